@@ -1,0 +1,34 @@
+// Shared shape of every benchmark figure (bench/results.json).
+export interface Result {
+	name: string;
+	value: number;
+	unit: string;
+	/** The figure this one is compared with, measured in the same run. */
+	baseline?: {name: string; value: number};
+	/** value / baseline.value */
+	ratio?: number;
+	/** A goal from an issue, for the table: `>= 5e6` or `<= 3`. */
+	goal?: string;
+	note?: string;
+}
+
+export type Bench = () => Promise<Result[]>;
+
+/** Runs `fn` for at least `ms` milliseconds, in rounds of `batch` calls; returns calls per second. */
+export function rate(fn: () => void, ms = 1000, batch = 10_000): number {
+	for (let i = 0; i < batch; i++) fn(); // warm up: let the JIT settle
+	let calls = 0;
+	const start = process.hrtime.bigint();
+	const limit = BigInt(ms) * 1_000_000n;
+	let elapsed = 0n;
+	while (elapsed < limit) {
+		for (let i = 0; i < batch; i++) fn();
+		calls += batch;
+		elapsed = process.hrtime.bigint() - start;
+	}
+	return calls / (Number(elapsed) / 1e9);
+}
+
+export function withRatio(result: Result, baseline: Result): Result {
+	return {...result, baseline: {name: baseline.name, value: baseline.value}, ratio: result.value / baseline.value};
+}
