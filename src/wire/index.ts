@@ -12,3 +12,4 @@ export * from './packet.js';
 export * from './pcap.js';
 export * from './repr.js';
 export * from './udp.js';
+export * from './rewrite.js';
