@@ -49,21 +49,21 @@ export interface Ipv6Repr {
 
 /**
  * Checks the fixed header at `off`: version 6, and a payload length that fits
- * in `buf`. Returns the packet's end offset. Trailing bytes beyond the payload
+ * before `limit`. Returns the packet's end offset. Error offsets are relative to `off`. Trailing bytes beyond the payload
  * length are allowed and ignored (RFC 8200 §3 defines the length; link padding
  * is not part of the packet).
  */
-export function checkIpv6(buf: Uint8Array, off = 0): number {
-	if (buf.length - off < IPV6_HEADER_LEN) throw new WireError('truncated', `IPv6 header needs 40 bytes, have ${buf.length - off}`, off);
+export function checkIpv6(buf: Uint8Array, off = 0, limit = buf.length): number {
+	if (limit - off < IPV6_HEADER_LEN) throw new WireError('truncated', `IPv6 header needs 40 bytes, have ${limit - off}`, 0);
 	const version = buf[off]! >>> 4;
-	if (version !== 6) throw new WireError('bad-version', `IP version ${version}, expected 6`, off);
+	if (version !== 6) throw new WireError('bad-version', `IP version ${version}, expected 6`, 0);
 	const payloadLength = u16(buf, off + IPV6.payloadLength);
 	// A zero payload length with a Hop-by-Hop header would be a jumbogram (RFC 2675); links here never carry one.
 	if (payloadLength === 0 && buf[off + IPV6.nextHeader] === 0)
-		throw new WireError('bad-length', 'jumbograms (payload length 0 with Hop-by-Hop) are not supported', off + IPV6.payloadLength);
+		throw new WireError('bad-length', 'jumbograms (payload length 0 with Hop-by-Hop) are not supported', IPV6.payloadLength);
 	const end = off + IPV6_HEADER_LEN + payloadLength;
-	if (end > buf.length)
-		throw new WireError('truncated', `payload length ${payloadLength} exceeds the ${buf.length - off - IPV6_HEADER_LEN} bytes present`, off + IPV6.payloadLength);
+	if (end > limit)
+		throw new WireError('truncated', `payload length ${payloadLength} exceeds the ${limit - off - IPV6_HEADER_LEN} bytes present`, IPV6.payloadLength);
 	return end;
 }
 

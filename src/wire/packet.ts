@@ -63,11 +63,12 @@ export class PacketInfo {
 }
 
 /**
- * Parses the packet at `off` into `info` and returns it. Throws WireError
- * (offsets in it are relative to the IPv6 header) and nothing else.
+ * Parses the packet at [off, limit) into `info` and returns it; `limit`
+ * bounds a packet that shares its buffer with others (a batch). Throws
+ * WireError (offsets in it are relative to the IPv6 header) and nothing else.
  */
-export function parsePacket(buf: Uint8Array, info: PacketInfo = new PacketInfo(), off = 0): PacketInfo {
-	const end = checkIpv6(buf, off);
+export function parsePacket(buf: Uint8Array, info: PacketInfo = new PacketInfo(), off = 0, limit = buf.length): PacketInfo {
+	const end = checkIpv6(buf, off, limit);
 	info.buf = buf;
 	info.off = off;
 	info.end = end;

@@ -200,3 +200,15 @@ test('the builder refuses values it cannot encode', (t) => {
 	t.is(t.throws(() => buildPacket({ip, ext: [{kind: 'routing', routingType: 0, segmentsLeft: 0, data: new Uint8Array(5)}], upper: udp()}))?.name, 'WireError');
 	t.is(t.throws(() => buildPacket({ip, ext: [], upper: udp(new Uint8Array(70000))}))?.name, 'WireError');
 });
+
+test('a limit bounds a packet that shares its buffer with the next one in a batch', (t) => {
+	const a = good();
+	const batch = new Uint8Array(a.length * 2);
+	batch.set(a, 0);
+	batch.set(a, a.length);
+	const info = parsePacket(batch, new PacketInfo(), a.length, batch.length);
+	t.is(info.end, batch.length);
+	// Cut the first packet short: without the limit its payload would run into the second.
+	t.is(t.throws(() => parsePacket(batch, new PacketInfo(), 0, a.length - 1), {instanceOf: WireError})?.code, 'truncated');
+	t.notThrows(() => parsePacket(batch, new PacketInfo(), 0));
+});
