@@ -1,0 +1,121 @@
+// Finding, stamping and verifying the identifier in a packet: the server's
+// identifier attaching unit (S302), the boundary router's detection and
+// verification units (S204–S205) and the client's (S104–S105).
+import {IPV6} from '../wire/ipv6.js';
+import {Proto} from '../wire/ipv6.js';
+import {insertDestOption} from '../wire/destopts.js';
+import {Opt} from '../wire/options.js';
+import {PacketInfo, parsePacket} from '../wire/packet.js';
+import {PREFIX_LEN, checkTag, writeTag} from './auth.js';
+import type {Group, Groups} from './group.js';
+import {ID, ID_ALIGN, ID_OPTION_TYPE, checkIdentifier, identifierLength, identifierTimestamp, writeIdentifierFixed} from './option.js';
+import type {IdentifierFault} from './option.js';
+import type {ReplayCache} from './replay.js';
+
+/** Where an identifier is, or why it cannot be used: 'absent', or a drop reason. */
+export type Located = number | 'absent' | IdentifierFault | 'id-duplicate' | 'id-misplaced';
+
+/**
+ * S104/S204 detection: the offset of the identifier's option data in the
+ * Destination Options header directly before the upper layer. An identifier
+ * anywhere else (Hop-by-Hop, a Destination Options header before a Routing
+ * header) is misplaced; two are a duplicate. Allocates nothing.
+ */
+export function locateIdentifier(info: PacketInfo): Located {
+	const buf = info.buf;
+	let found = -1;
+	let foundLen = 0;
+	const last = info.extCount - 1;
+	for (let i = 0; i <= last; i++) {
+		const proto = info.extProto[i];
+		if (proto !== Proto.HopByHop && proto !== Proto.DestOpts) continue;
+		const start = info.extOff[i]! + 2;
+		const end = info.extOff[i]! + info.extLen[i]!;
+		const final = i === last && proto === Proto.DestOpts && !info.isFragment;
+		for (let pos = start; pos < end; ) {
+			const type = buf[pos]!;
+			if (type === Opt.Pad1) {
+				pos++;
+				continue;
+			}
+			const len = buf[pos + 1]!;
+			if (type === ID_OPTION_TYPE) {
+				if (!final) return 'id-misplaced';
+				if (found >= 0) return 'id-duplicate';
+				found = pos + 2;
+				foundLen = len;
+			}
+			pos += 2 + len;
+		}
+	}
+	if (found < 0) return 'absent';
+	return checkIdentifier(buf, found, foundLen) ?? found;
+}
+
+/** Scratch for signing inputs; one per process is enough, the pipeline is synchronous. */
+const scratch = new Uint8Array(PREFIX_LEN);
+const stampInfo = new PacketInfo();
+
+/**
+ * S302: stamps the packet in `info` (its source already the server's unicast
+ * address) for `group`, at wall-clock time `nowMs`. Returns the stamped bytes
+ * (in `out` when given), or null when the group's key cannot sign or the
+ * packet already held an identifier.
+ */
+export function stamp(info: PacketInfo, group: Group, nowMs: number, out?: Uint8Array): Uint8Array | null {
+	const data = new Uint8Array(identifierLength(group.alg));
+	writeIdentifierFixed(data, 0, group.alg, group.keyId, group.anycast, Math.floor(nowMs));
+	const bytes = insertDestOption(info, {type: ID_OPTION_TYPE, data, align: ID_ALIGN}, out);
+	parsePacket(bytes, stampInfo);
+	const at = locateIdentifier(stampInfo);
+	// A response that already carried an identifier now has two; the caller drops those first.
+	if (typeof at !== 'number') return null;
+	return writeTag(group.alg, group.keys, stampInfo, at, scratch) ? bytes : null;
+}
+
+export interface VerifyPolicy {
+	groups: Groups;
+	/** Check (S, source) against the provisioned server list (boundary router, S205). */
+	provisioned: boolean;
+	/** Accept stamps at most this old or this far ahead (ms). */
+	windowMs: number;
+	/** Client only: each stamp is accepted once. */
+	replay?: ReplayCache;
+}
+
+export type VerifyFault =
+	| 'id-unknown-group'
+	| 'id-wrong-group'
+	| 'id-not-provisioned'
+	| 'id-bad-key'
+	| 'id-stale'
+	| 'id-replayed'
+	| 'id-bad-tag';
+
+/**
+ * S205/S105 verification of the identifier whose option data is at `at`.
+ * The cheap checks run first (group, expected S, provisioned list, key id,
+ * time window, replay cache); cryptography last. `expected` is the anycast
+ * address the client's flow went to, if known. Returns null when it verifies.
+ */
+export function verify(info: PacketInfo, at: number, policy: VerifyPolicy, nowMs: number, expected?: Uint8Array): VerifyFault | null {
+	const buf = info.buf;
+	const group = policy.groups.find(buf, at + ID.anycast);
+	if (!group) return expected && !sameAddr(buf, at + ID.anycast, expected) ? 'id-wrong-group' : 'id-unknown-group';
+	if (expected && !sameAddr(buf, at + ID.anycast, expected)) return 'id-wrong-group';
+	if (policy.provisioned && !policy.groups.isServer(group, buf, info.off + IPV6.src)) return 'id-not-provisioned';
+	if (buf[at + ID.alg] !== group.alg || buf[at + ID.keyId] !== group.keyId) return 'id-bad-key';
+	const age = nowMs - identifierTimestamp(buf, at);
+	if (age > policy.windowMs || age < -policy.windowMs) return 'id-stale';
+	const tag = buf.subarray(at + ID.tag, at + identifierLength(group.alg));
+	if (policy.replay && tag.length > 0 && policy.replay.has(tag, nowMs)) return 'id-replayed';
+	const result = checkTag(group.alg, group.keys, info, at, scratch);
+	if (result !== 'ok') return result === 'no-key' ? 'id-bad-key' : 'id-bad-tag';
+	if (policy.replay && tag.length > 0) policy.replay.add(tag, identifierTimestamp(buf, at), nowMs);
+	return null;
+}
+
+function sameAddr(buf: Uint8Array, off: number, addr: Uint8Array): boolean {
+	for (let i = 0; i < 16; i++) if (buf[off + i] !== addr[i]) return false;
+	return true;
+}
