@@ -6,8 +6,8 @@ import type {VerifyPolicy} from '../../src/anycast/identifier.js';
 import {Alg, ID, ID_OPTION_TYPE, decodeIdentifier, identifierLength, identifierOption} from '../../src/anycast/option.js';
 import type {AlgId} from '../../src/anycast/option.js';
 import {ReplayCache} from '../../src/anycast/replay.js';
-import {PacketInfo, buildPacket, checkUdp, insertDestOption, parsePacket, rewriteDestination, Proto} from '../../src/wire/index.js';
-import type {PacketRepr} from '../../src/wire/index.js';
+import { buildPacket, checkUdp, insertDestOption, parsePacket, rewriteDestination, Proto} from '../../src/wire/index.js';
+import type {PacketRepr,PacketInfo} from '../../src/wire/index.js';
 import {CLIENT, S, S2, SERVER_A, makeGroup} from '../helpers/anycast.js';
 import {addr} from '../helpers/bytes.js';
 
