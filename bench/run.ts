@@ -5,7 +5,10 @@ import {cpus} from 'node:os';
 import {fileURLToPath} from 'node:url';
 import type {Bench, Result} from './lib.js';
 
-const suites: Array<[string, () => Promise<{run: Bench}>]> = [['wire', () => import('./wire.js')]];
+const suites: Array<[string, () => Promise<{run: Bench}>]> = [
+	['wire', () => import('./wire.js')],
+	['route', () => import('./route.js')],
+];
 
 function fmt(value: number): string {
 	if (value >= 1e6) return `${(value / 1e6).toFixed(2)} M`;

@@ -1,0 +1,238 @@
+// One node's routing: its table, connected and static routes, the RIPng speaker,
+// BFD sessions to its RIPng neighbours, and anycast origination. The pipeline
+// feeds it UDP payloads (port 521 and 3784) and gives it a send function.
+import {parseAddr} from '../util/addr.js';
+import type {Addr} from '../util/addr.js';
+import type {Clock} from '../util/clock.js';
+import {AnycastOriginator} from './anycast.js';
+import type {HealthCheck} from './anycast.js';
+import {BfdAgent} from './bfd.js';
+import type {BfdConfig, BfdEvent} from './bfd.js';
+import {BFD_PORT} from './bfd-wire.js';
+import {maskAddr, parseRoutePrefix, prefixContains} from './prefix.js';
+import {RipngSpeaker} from './ripng.js';
+import type {RipngTimers} from './ripng.js';
+import {RIPNG_PORT} from './ripng-wire.js';
+import {RouteTable} from './table.js';
+import type {LinkId, RxMeta, SendFn} from './types.js';
+import {parsePrefix} from '../util/addr.js';
+
+export interface LinkConfig {
+	id: LinkId;
+	/** This node's link-local address on the link, e.g. "fe80::5". */
+	linkLocal: string;
+	/** Global addresses with their on-link prefix, e.g. "2001:db8:1:a::1/64". */
+	addresses?: string[];
+	/** RIPng cost added to routes received here (default 1). */
+	cost?: number;
+	/** Run RIPng on this link (default true). */
+	ripng?: boolean;
+	/** Run BFD to RIPng neighbours on this link (default: same as ripng). */
+	bfd?: boolean;
+	mtu?: number;
+}
+
+export interface StaticRouteConfig {
+	prefix: string;
+	link: LinkId;
+	/** Neighbour's link-local address; omitted: the prefix is on the link. */
+	via?: string;
+	metric?: number;
+	/** Redistribute into RIPng (default false). */
+	advertise?: boolean;
+}
+
+export interface AnycastConfig {
+	/** The service address, "2001:db8:1:ac::53" or with a length. */
+	address: string;
+	check?: HealthCheck;
+	intervalMs?: number;
+	timeoutMs?: number;
+	rise?: number;
+	fall?: number;
+	metric?: number;
+}
+
+export interface RouterConfig {
+	name: string;
+	links: LinkConfig[];
+	static?: StaticRouteConfig[];
+	anycast?: AnycastConfig[];
+	ripng?: Partial<RipngTimers>;
+	bfd?: Partial<BfdConfig>;
+}
+
+export const ROUTER_DROP_REASONS = ['unknown-link', 'port-closed'] as const;
+export type RouterDropReason = (typeof ROUTER_DROP_REASONS)[number];
+
+export class RouterError extends Error {
+	override readonly name = 'RouterError';
+	constructor(readonly code: 'bad-config' | 'unknown-link', message: string) {
+		super(message);
+	}
+}
+
+interface LinkInfo {
+	cfg: LinkConfig;
+	linkLocal: Addr;
+	addresses: {addr: Addr; len: number}[];
+	ripng: boolean;
+	bfd: boolean;
+	up: boolean;
+}
+
+export class Router {
+	readonly name: string;
+	readonly table = new RouteTable();
+	readonly ripng: RipngSpeaker | null;
+	readonly bfd: BfdAgent;
+	readonly anycast: AnycastOriginator[];
+	readonly drops: Record<RouterDropReason, number> = {'unknown-link': 0, 'port-closed': 0};
+	private readonly links = new Map<LinkId, LinkInfo>();
+	private running = false;
+
+	constructor(readonly config: RouterConfig, deps: {clock: Clock; send: SendFn; random?: () => number}) {
+		this.name = config.name;
+		for (const l of config.links) {
+			if (this.links.has(l.id)) throw new RouterError('bad-config', `${config.name}: duplicate link ${l.id}`);
+			const ripng = l.ripng ?? true;
+			this.links.set(l.id, {
+				cfg: l, linkLocal: parseAddr(l.linkLocal), addresses: (l.addresses ?? []).map((a) => parsePrefix(a)),
+				ripng, bfd: l.bfd ?? ripng, up: true,
+			});
+		}
+		const random = deps.random ?? Math.random;
+		const send: SendFn = (link, payload, dst, dstPort, srcPort) => {
+			if (this.running && this.links.get(link)?.up === true) deps.send(link, payload, dst, dstPort, srcPort);
+		};
+		this.bfd = new BfdAgent({clock: deps.clock, send, random, ...(config.bfd ? {config: config.bfd} : {}), onStateChange: (ev) => this.onBfd(ev)});
+		const ripLinks = [...this.links.values()].filter((l) => l.ripng);
+		this.ripng = ripLinks.length === 0 ? null : new RipngSpeaker({
+			clock: deps.clock, table: this.table, send, random,
+			links: ripLinks.map((l) => ({id: l.cfg.id, linkLocal: l.linkLocal, ...(l.cfg.cost === undefined ? {} : {cost: l.cfg.cost}), ...(l.cfg.mtu === undefined ? {} : {mtu: l.cfg.mtu})})),
+			...(config.ripng ? {timers: config.ripng} : {}),
+			neighbourUsable: (link, addr) => !this.links.get(link)!.bfd || this.bfd.state(link, addr) === 'Up',
+			onNeighbour: (link, addr) => {
+				if (this.links.get(link)!.bfd) this.bfd.addSession(link, addr);
+			},
+		});
+		this.anycast = (config.anycast ?? []).map((a) => {
+			const {addr, len} = a.address.includes('/') ? parseRoutePrefix(a.address) : {addr: parseAddr(a.address), len: 128};
+			return new AnycastOriginator({
+				prefix: addr, len, ...(a.check ? {check: a.check} : {}),
+				...(a.intervalMs === undefined ? {} : {intervalMs: a.intervalMs}), ...(a.timeoutMs === undefined ? {} : {timeoutMs: a.timeoutMs}),
+				...(a.rise === undefined ? {} : {rise: a.rise}), ...(a.fall === undefined ? {} : {fall: a.fall}), ...(a.metric === undefined ? {} : {metric: a.metric}),
+			}, {clock: deps.clock, table: this.table});
+		});
+	}
+
+	start(): void {
+		if (this.running) return;
+		this.running = true;
+		this.table.batch(() => {
+			for (const l of this.links.values()) this.addConnected(l);
+			for (const s of this.config.static ?? []) {
+				const {addr, len} = parseRoutePrefix(s.prefix);
+				if (!this.links.has(s.link)) throw new RouterError('unknown-link', `${this.name}: static route ${s.prefix} on unknown link ${s.link}`);
+				this.table.upsert({
+					prefix: addr, len, origin: 'static', metric: s.metric ?? 1, advertise: s.advertise ?? false,
+					nextHop: s.via === undefined ? {kind: 'direct', link: s.link} : {kind: 'via', link: s.link, via: parseAddr(s.via)},
+				});
+			}
+		});
+		this.ripng?.start();
+		for (const a of this.anycast) a.start();
+	}
+
+	/** The process stops: timers end, nothing more is sent. Neighbours notice through BFD. */
+	stop(): void {
+		if (!this.running) return;
+		for (const a of this.anycast) a.stop();
+		this.ripng?.stop();
+		this.bfd.stop();
+		this.running = false;
+	}
+
+	get isRunning(): boolean {
+		return this.running;
+	}
+
+	/** A UDP datagram for this node on `link`, dispatched by destination port. */
+	receive(link: LinkId, dstPort: number, payload: Uint8Array, meta: RxMeta): void {
+		if (!this.running) return;
+		const l = this.links.get(link);
+		if (l === undefined || !l.up) {
+			this.drops['unknown-link']++;
+			return;
+		}
+		if (dstPort === RIPNG_PORT && l.ripng && this.ripng !== null) this.ripng.receive(link, payload, meta);
+		else if (dstPort === BFD_PORT && l.bfd) this.bfd.receive(link, payload, meta);
+		else this.drops['port-closed']++;
+	}
+
+	/** Carrier lost on a link: its connected routes, sessions and learned routes go at once. */
+	linkDown(link: LinkId): void {
+		const l = this.requireLink(link);
+		if (!l.up) return;
+		l.up = false;
+		this.table.batch(() => {
+			if (l.ripng) this.ripng?.linkDown(link);
+			this.bfd.removeLink(link);
+			this.table.withdrawWhere((r) => r.nextHop.link === link);
+		});
+	}
+
+	linkUp(link: LinkId): void {
+		const l = this.requireLink(link);
+		if (l.up) return;
+		l.up = true;
+		this.table.batch(() => {
+			this.addConnected(l);
+			for (const s of this.config.static ?? []) {
+				if (s.link !== link) continue;
+				const {addr, len} = parseRoutePrefix(s.prefix);
+				this.table.upsert({
+					prefix: addr, len, origin: 'static', metric: s.metric ?? 1, advertise: s.advertise ?? false,
+					nextHop: s.via === undefined ? {kind: 'direct', link: s.link} : {kind: 'via', link: s.link, via: parseAddr(s.via)},
+				});
+			}
+		});
+		if (l.ripng) this.ripng?.linkUp(link);
+	}
+
+	linkLocal(link: LinkId): Addr {
+		return this.requireLink(link).linkLocal;
+	}
+
+	linkIds(): LinkId[] {
+		return [...this.links.keys()];
+	}
+
+	/** Whether `addr` is one of this node's global addresses, or an anycast address it currently originates. */
+	ownsAddress(addr: Addr): boolean {
+		for (const l of this.links.values()) {
+			for (const a of l.addresses) if (prefixContains(a.addr, 128, addr)) return true;
+		}
+		return this.table.selected(maskAddr(addr, 128), 128).some((r) => r.nextHop.kind === 'local');
+	}
+
+	private requireLink(link: LinkId): LinkInfo {
+		const l = this.links.get(link);
+		if (l === undefined) throw new RouterError('unknown-link', `${this.name}: no link ${link}`);
+		return l;
+	}
+
+	private addConnected(l: LinkInfo): void {
+		for (const a of l.addresses) {
+			// The on-link prefix (advertised), and the address itself (delivered locally, not advertised).
+			this.table.upsert({prefix: maskAddr(a.addr, a.len), len: a.len, origin: 'connected', metric: 1, nextHop: {kind: 'direct', link: l.cfg.id}});
+			this.table.upsert({prefix: a.addr, len: 128, origin: 'connected', metric: 0, advertise: false, nextHop: {kind: 'local'}});
+		}
+	}
+
+	private onBfd(ev: BfdEvent): void {
+		if (this.ripng === null) return;
+		if (ev.state === 'Up') this.ripng.neighbourUp(ev.link, ev.peer);
+		else if (ev.previous === 'Up') this.ripng.neighbourDown(ev.link, ev.peer);
+	}
+}
