@@ -1,0 +1,218 @@
+// The topology file: the single source of truth for the setup scripts and
+// the role processes. JSON, validated here with errors that name the file and
+// the field.
+import {readFileSync} from 'node:fs';
+import {dirname, isAbsolute, resolve} from 'node:path';
+import {z} from 'zod';
+import {AddrError, parseAddr, parsePrefix} from '../util/addr.js';
+
+export class TopologyError extends Error {
+	override readonly name = 'TopologyError';
+	readonly code = 'bad-topology';
+	constructor(
+		readonly file: string,
+		readonly field: string,
+		reason: string,
+	) {
+		super(`topology ${file}: ${field ? `${field}: ` : ''}${reason}`);
+	}
+}
+
+const ipv6 = z.string().refine((s) => isValid(() => parseAddr(s)), {message: 'not an IPv6 address'});
+const prefix = z.string().refine((s) => isValid(() => parsePrefix(s)), {message: 'not an IPv6 prefix (addr/len)'});
+const name = z.string().regex(/^[a-z][a-z0-9-]{0,11}$/, 'lower-case letters, digits and dashes, starting with a letter, at most 12 characters');
+
+function isValid(f: () => unknown): boolean {
+	try {
+		f();
+		return true;
+	} catch (error) {
+		if (error instanceof AddrError) return false;
+		throw error;
+	}
+}
+
+export const ROLES = ['client', 'router', 'boundary', 'server', 'terminal', 'attacker'] as const;
+export type Role = (typeof ROLES)[number];
+
+const groupSchema = z.strictObject({
+	name,
+	/** The anycast address S. */
+	anycast: ipv6,
+	alg: z.enum(['none', 'hmac-sha256', 'ed25519']),
+	keyId: z.number().int().min(0).max(255).default(1),
+	/** HMAC key (hex) or Ed25519 private key (PEM); relative to the topology file. */
+	key: z.string().optional(),
+	/** Ed25519 public key (PEM), for verifiers. */
+	publicKey: z.string().optional(),
+	/** Names of the server nodes that hold S: the provisioned list. */
+	servers: z.array(name).min(1),
+});
+
+const nodeSchema = z.strictObject({
+	name,
+	role: z.enum(ROLES),
+	/** What the role is in the patent's figures, for people. */
+	description: z.string().optional(),
+	/** The node's own address (routers): the source of the ICMPv6 errors it sends, answered by its own stack. */
+	address: ipv6.optional(),
+	/** The host (kernel) behind the node's TUN: its address, and prefixes routed to it (default the address/128). */
+	host: z
+		.strictObject({
+			address: ipv6,
+			prefixes: z.array(prefix).optional(),
+		})
+		.optional(),
+	/** Servers: groups whose S they hold. Clients and terminals: groups whose responses they verify. Attacker: groups whose keys it stole (for the wrong-group attack). */
+	groups: z.array(name).optional(),
+	/** Boundary router: neighbours on the outside; every other link is inside. */
+	outside: z.array(name).optional(),
+	/** Boundary router: the server network's prefixes, for ingress filtering. */
+	inside: z.array(prefix).optional(),
+	/** Servers: a command whose success keeps S originated. */
+	health: z
+		.strictObject({
+			command: z.array(z.string()).min(1),
+			intervalMs: z.number().int().min(50).default(500),
+			timeoutMs: z.number().int().min(10).default(400),
+		})
+		.optional(),
+});
+
+const linkSchema = z.strictObject({
+	a: name,
+	b: name,
+	cost: z.number().int().min(1).max(15).default(1),
+	/** Largest inner IPv6 packet the link carries. */
+	mtu: z.number().int().min(1280).max(9000).default(1500),
+});
+
+const topologySchema = z.strictObject({
+	name: z.string().min(1),
+	description: z.string().optional(),
+	/** Namespace prefix; tests change it so they never collide with a running demo. */
+	prefix: z.string().regex(/^[a-z][a-z0-9]{0,5}-$/, 'a short lower-case word ending in "-"').default('ag-'),
+	replayWindowMs: z.number().int().min(100).max(600_000).default(2000),
+	timers: z
+		.strictObject({
+			ripng: z
+				.strictObject({
+					updateMs: z.number().int().min(100).optional(),
+					timeoutMs: z.number().int().min(300).optional(),
+					gcMs: z.number().int().min(100).optional(),
+					triggeredMinMs: z.number().int().min(0).optional(),
+					triggeredMaxMs: z.number().int().min(0).optional(),
+				})
+				.default({}),
+			bfd: z
+				.strictObject({
+					intervalMs: z.number().int().min(10).default(100),
+					multiplier: z.number().int().min(1).max(255).default(3),
+				})
+				.default({intervalMs: 100, multiplier: 3}),
+		})
+		.default({ripng: {}, bfd: {intervalMs: 100, multiplier: 3}}),
+	groups: z.array(groupSchema),
+	nodes: z.array(nodeSchema).min(1),
+	links: z.array(linkSchema),
+});
+
+export type Topology = z.infer<typeof topologySchema> & {file: string; dir: string};
+export type TopologyNode = z.infer<typeof nodeSchema>;
+export type TopologyGroup = z.infer<typeof groupSchema>;
+export type TopologyLink = z.infer<typeof linkSchema>;
+
+function fieldPath(path: readonly PropertyKey[]): string {
+	return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('');
+}
+
+/** Validates a parsed topology; `file` names it in errors. */
+export function parseTopology(json: unknown, file: string): Topology {
+	const result = topologySchema.safeParse(json);
+	if (!result.success) {
+		const issue = result.error.issues[0]!;
+		throw new TopologyError(file, fieldPath(issue.path), issue.message);
+	}
+	const t: Topology = {...result.data, file, dir: dirname(resolve(file))};
+	crossCheck(t);
+	return t;
+}
+
+export function loadTopology(file: string): Topology {
+	let text: string;
+	try {
+		text = readFileSync(file, 'utf8');
+	} catch (error) {
+		throw new TopologyError(file, '', `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+	}
+	let json: unknown;
+	try {
+		json = JSON.parse(text);
+	} catch (error) {
+		throw new TopologyError(file, '', `not valid JSON: ${(error as Error).message}`);
+	}
+	return parseTopology(json, file);
+}
+
+/** A key path named in the topology, resolved against the topology file's folder. */
+export function keyPath(t: Topology, path: string): string {
+	return isAbsolute(path) ? path : resolve(t.dir, path);
+}
+
+function crossCheck(t: Topology): void {
+	const fail = (field: string, reason: string): never => {
+		throw new TopologyError(t.file, field, reason);
+	};
+	const nodes = new Map<string, TopologyNode>();
+	t.nodes.forEach((n, i) => {
+		if (nodes.has(n.name)) fail(`nodes[${i}].name`, `duplicate node ${n.name}`);
+		nodes.set(n.name, n);
+	});
+	const groups = new Map<string, TopologyGroup>();
+	t.groups.forEach((g, i) => {
+		if (groups.has(g.name)) fail(`groups[${i}].name`, `duplicate group ${g.name}`);
+		groups.set(g.name, g);
+		if (g.alg !== 'none' && !g.key) fail(`groups[${i}].key`, `algorithm ${g.alg} needs a key file`);
+		g.servers.forEach((s, j) => {
+			const n = nodes.get(s);
+			if (!n) fail(`groups[${i}].servers[${j}]`, `no node named ${s}`);
+			else if (n.role !== 'server') fail(`groups[${i}].servers[${j}]`, `${s} is a ${n.role}, not a server`);
+			else if (!n.host) fail(`groups[${i}].servers[${j}]`, `server ${s} has no host address`);
+		});
+	});
+	const seen = new Set<string>();
+	t.links.forEach((l, i) => {
+		for (const end of ['a', 'b'] as const) if (!nodes.has(l[end])) fail(`links[${i}].${end}`, `no node named ${l[end]}`);
+		if (l.a === l.b) fail(`links[${i}]`, `a link from ${l.a} to itself`);
+		const key = [l.a, l.b].sort().join('|');
+		if (seen.has(key)) fail(`links[${i}]`, `a second link between ${l.a} and ${l.b}`);
+		seen.add(key);
+	});
+	const neighbours = (n: string) => t.links.filter((l) => l.a === n || l.b === n).map((l) => (l.a === n ? l.b : l.a));
+	const addresses = new Map<string, string>();
+	t.nodes.forEach((n, i) => {
+		const at = `nodes[${i}]`;
+		if (neighbours(n.name).length === 0) fail(at, `${n.name} has no links`);
+		for (const [field, a] of [
+			['address', n.address],
+			['host.address', n.host?.address],
+		] as const) {
+			if (!a) continue;
+			const canon = parseAddr(a).join('.');
+			if (addresses.has(canon)) fail(`${at}.${field}`, `address ${a} is also ${addresses.get(canon)}`);
+			addresses.set(canon, `${n.name}.${field}`);
+		}
+		for (const [j, g] of (n.groups ?? []).entries()) if (!groups.has(g)) fail(`${at}.groups[${j}]`, `no group named ${g}`);
+		if (n.role === 'server' && !n.host) fail(`${at}.host`, 'a server needs a host address');
+		if (n.role === 'server') for (const g of n.groups ?? []) if (!groups.get(g)!.servers.includes(n.name)) fail(`${at}.groups`, `${n.name} serves ${g} but is not in its servers list`);
+		if ((n.role === 'client' || n.role === 'terminal' || n.role === 'attacker') && !n.host) fail(`${at}.host`, `a ${n.role} needs a host address`);
+		if (n.role === 'router' && !n.address) fail(`${at}.address`, 'a router needs an address (the source of its ICMPv6 errors)');
+		if (n.role === 'boundary') {
+			if (!n.outside?.length) fail(`${at}.outside`, 'a boundary router needs at least one outside neighbour');
+			if (!n.inside?.length) fail(`${at}.inside`, 'a boundary router needs the server network prefixes');
+			if (!n.address) fail(`${at}.address`, 'a boundary router needs an address');
+			for (const [j, o] of (n.outside ?? []).entries()) if (!neighbours(n.name).includes(o)) fail(`${at}.outside[${j}]`, `${o} is not a neighbour of ${n.name}`);
+		} else if (n.outside || n.inside) fail(`${at}`, 'only a boundary router has inside/outside');
+		if (n.health && n.role !== 'server') fail(`${at}.health`, 'only servers have a health check');
+	});
+}

@@ -1,0 +1,57 @@
+// The control socket: HTTP on a Unix socket in the state directory (network
+// namespaces do not share loopback, but they share the file system).
+//   GET /status   the node's state as JSON
+//   GET /metrics  the same counters in Prometheus text format
+import {existsSync, unlinkSync} from 'node:fs';
+import {createServer, request} from 'node:http';
+import type {Server} from 'node:http';
+import type {NodeStatus} from './status.js';
+import {prometheus} from './metrics.js';
+
+export function serveControl(path: string, status: () => NodeStatus): Promise<Server> {
+	if (existsSync(path)) unlinkSync(path); // a socket left by a crashed predecessor
+	const server = createServer((req, res) => {
+		try {
+			if (req.method === 'GET' && req.url === '/status') {
+				res.writeHead(200, {'content-type': 'application/json'});
+				res.end(JSON.stringify(status()));
+			} else if (req.method === 'GET' && req.url === '/metrics') {
+				res.writeHead(200, {'content-type': 'text/plain; version=0.0.4'});
+				res.end(prometheus(status()));
+			} else {
+				res.writeHead(404, {'content-type': 'text/plain'});
+				res.end('not found: GET /status or /metrics\n');
+			}
+		} catch (error) {
+			res.writeHead(500, {'content-type': 'text/plain'});
+			res.end(`${(error as Error).message}\n`);
+		}
+	});
+	return new Promise((resolve, reject) => {
+		server.once('error', reject);
+		server.listen(path, () => {
+			server.off('error', reject);
+			server.unref();
+			resolve(server);
+		});
+	});
+}
+
+/** Fetches `what` from the control socket at `path`; rejects when nobody answers within `timeoutMs`. */
+export function queryControl(path: string, what: '/status' | '/metrics', timeoutMs = 1000): Promise<string> {
+	return new Promise((resolve, reject) => {
+		const req = request({socketPath: path, path: what, method: 'GET', timeout: timeoutMs}, (res) => {
+			let body = '';
+			res.setEncoding('utf8');
+			res.on('data', (chunk: string) => (body += chunk));
+			res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${path}${what}: HTTP ${res.statusCode}: ${body.trim()}`))));
+		});
+		req.on('timeout', () => req.destroy(new Error(`${path}: no answer within ${timeoutMs} ms`)));
+		req.on('error', reject);
+		req.end();
+	});
+}
+
+export async function queryStatus(path: string, timeoutMs = 1000): Promise<NodeStatus> {
+	return JSON.parse(await queryControl(path, '/status', timeoutMs)) as NodeStatus;
+}

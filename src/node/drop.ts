@@ -1,0 +1,47 @@
+// The closed set of reasons a node drops a packet. Every reason has a counter
+// (NodeCounters.drops) and a line in docs/protocol.md or docs/pipeline.md.
+import {WIRE_ERROR_CODES} from '../wire/error.js';
+import type {WireErrorCode} from '../wire/error.js';
+
+export const DROP_REASONS = [
+	// validate: the codec refused the bytes (one reason per WireError code)
+	...WIRE_ERROR_CODES.map((code) => `malformed-${code}` as const),
+	'bad-source', // multicast or unspecified source where it cannot be (RFC 4291 §2.5.2, §2.7)
+	'scope', // link-local source or destination would leave its link (RFC 4291 §2.5.6)
+	'not-for-us', // multicast group or own-address protocol the node does not serve
+	// route / forward
+	'no-route',
+	'hop-limit', // hop limit ran out (RFC 8200 §3); Time Exceeded sent
+	'too-big', // larger than the next link's MTU (RFC 8200 §5); Packet Too Big sent
+	'no-host', // a route delivers to the host, but this node has no host device
+	'tx-failed', // the device or link refused it (EAGAIN)
+	// patent units (docs/protocol.md)
+	'id-missing', // S104: a response from another address carries no identifier
+	'id-malformed', // identifier option of the wrong length or with reserved bits set
+	'id-unknown-alg',
+	'id-duplicate', // more than one identifier option
+	'id-misplaced', // identifier outside the Destination Options header before the upper layer
+	'id-unknown-group', // names an anycast address this node holds no keys for
+	'id-wrong-group', // valid for another anycast address than the one the flow went to
+	'id-not-provisioned', // S205: (S, source) is not in the provisioned server list
+	'id-bad-key', // algorithm or key id is not the group's
+	'id-stale', // timestamp outside the replay window
+	'id-replayed', // this stamp was already accepted
+	'id-bad-tag', // authenticator does not verify
+	'id-no-flow', // a stamped response, or an error quoting a packet to S, matching no open flow
+	'src-is-anycast', // S as a source: only the server role may hold it, and it rewrites it
+	'ingress-spoofed', // from outside with a source inside the server network (BCP 38)
+	'stamp-too-big', // S302: the stamped response would exceed the link MTU; never fragmented
+	'stamp-failed', // S302: no key to sign with
+	'control-invalid', // route-exchange or BFD packet failed validation (details in their counters)
+] as const;
+
+export type DropReason = (typeof DROP_REASONS)[number];
+
+export function malformed(code: WireErrorCode): DropReason {
+	return `malformed-${code}`;
+}
+
+export function isDropReason(value: string): value is DropReason {
+	return (DROP_REASONS as readonly string[]).includes(value);
+}

@@ -1,0 +1,199 @@
+// A whole topology in one process, on simulated time: every node's stack, with
+// in-memory links between them and a stand-in for each host's kernel. For
+// tests and benchmarks that need no root; the running network uses the same
+// stacks on TUN devices and UDP links.
+import type {Topology} from '../config/topology.js';
+import type {HealthCheck} from '../route/anycast.js';
+import {flowHash} from '../route/table.js';
+import {parseAddr} from '../util/addr.js';
+import type {Addr} from '../util/addr.js';
+import {SimClock, seededRandom} from '../util/clock.js';
+import {u16} from '../wire/bytes.js';
+import {Icmp6, Unreach, quoteInvoking} from '../wire/icmpv6.js';
+import {IPV6, Proto} from '../wire/ipv6.js';
+import {PacketInfo, parsePacket} from '../wire/packet.js';
+import {buildPacket} from '../wire/repr.js';
+import type {NodeConfig} from './node.js';
+import type {AttachedPort} from './node.js';
+import {buildStack} from './stack.js';
+import type {Stack} from './stack.js';
+
+export const DNS_PORT = 53;
+
+/**
+ * The host behind a node's TUN, as far as tests need one: it records what is
+ * delivered to it, sends what a test asks, and answers like a kernel with a
+ * small service — echo replies, and on UDP port 53 a reply naming its node
+ * (as the real network's dnsmasq answers a TXT query), from the address the
+ * request went to; other UDP ports get port unreachable.
+ */
+export class MemHost {
+	readonly received: Uint8Array[] = [];
+	/** Addresses the host holds: its own, plus S on servers. */
+	readonly addresses: Addr[];
+	answer = true;
+	port: AttachedPort | null = null;
+	private readonly info = new PacketInfo();
+
+	constructor(
+		readonly net: MemNet,
+		readonly name: string,
+		address: Addr,
+		extra: Addr[],
+	) {
+		this.addresses = [address, ...extra];
+	}
+
+	/** The host sends a packet: into its node's from-host path. */
+	send(bytes: Uint8Array): void {
+		if (!this.port || this.net.isDead(this.name)) return;
+		this.net.stacks.get(this.name)!.node.receive(this.port, bytes.slice(), 0, bytes.length);
+	}
+
+	deliver(bytes: Uint8Array): void {
+		this.received.push(bytes);
+		if (this.answer) {
+			const reply = this.respond(bytes);
+			if (reply) this.net.clock.setTimeout(() => this.send(reply), 0);
+		}
+	}
+
+	private holds(buf: Uint8Array, off: number): boolean {
+		return this.addresses.some((a) => a.every((b, i) => b === buf[off + i]));
+	}
+
+	private respond(bytes: Uint8Array): Uint8Array | null {
+		let info: PacketInfo;
+		try {
+			info = parsePacket(bytes, this.info);
+		} catch {
+			return null;
+		}
+		if (!this.holds(bytes, IPV6.dst) || info.isFragment) return null;
+		const src = bytes.slice(IPV6.dst, IPV6.dst + 16);
+		const dst = bytes.slice(IPV6.src, IPV6.src + 16);
+		const ip = {trafficClass: 0, flowLabel: 0, hopLimit: 64, src, dst};
+		const u = info.upperOff;
+		if (info.upperProto === Proto.Icmpv6 && bytes[u] === Icmp6.EchoRequest)
+			return buildPacket({ip, ext: [], upper: {proto: Proto.Icmpv6, icmp: {kind: 'echo', type: Icmp6.EchoReply, code: 0, identifier: u16(bytes, u + 4), sequence: u16(bytes, u + 6), data: bytes.slice(u + 8, info.end)}}});
+		if (info.upperProto === Proto.Udp) {
+			if (u16(bytes, u + 2) === DNS_PORT)
+				return buildPacket({ip, ext: [], upper: {proto: Proto.Udp, udp: {srcPort: DNS_PORT, dstPort: u16(bytes, u), payload: new TextEncoder().encode(this.name)}}});
+			return buildPacket({ip, ext: [], upper: {proto: Proto.Icmpv6, icmp: {kind: 'error', type: Icmp6.DestUnreachable, code: Unreach.Port, param: 0, invoking: quoteInvoking(bytes)}}});
+		}
+		return null;
+	}
+}
+
+export interface MemNetOptions {
+	seed?: number;
+	/** One-way delay of every link. */
+	linkDelayMs?: number;
+	/** Wall-clock time at simulated 0, for identifier timestamps. */
+	wallStart?: number;
+	healthCheck?: (node: string) => HealthCheck | undefined;
+	onDrop?: NodeConfig['onDrop'];
+}
+
+export class MemNet {
+	readonly clock = new SimClock();
+	readonly stacks = new Map<string, Stack>();
+	readonly hosts = new Map<string, MemHost>();
+	/** Packets lost because an end was dead. */
+	lost = 0;
+	private readonly dead = new Set<string>();
+	readonly wallStart: number;
+
+	constructor(
+		readonly topology: Topology,
+		opts: MemNetOptions = {},
+	) {
+		const random = seededRandom(opts.seed ?? 1);
+		const delay = opts.linkDelayMs ?? 0.05;
+		this.wallStart = opts.wallStart ?? 1_790_000_000_000;
+		for (const spec of topology.nodes) {
+			const stack = buildStack(topology, spec.name, {
+				clock: this.clock,
+				wallNow: () => this.wallStart + this.clock.now(),
+				random,
+				...(opts.healthCheck ? {healthCheck: opts.healthCheck} : {}),
+				...(opts.onDrop ? {onDrop: opts.onDrop} : {}),
+			});
+			this.stacks.set(spec.name, stack);
+			if (spec.host) {
+				const held = spec.role === 'server' ? stack.groups.map((g) => g.anycast) : [];
+				const host = new MemHost(this, spec.name, parseAddr(spec.host.address), held);
+				host.port = stack.attachHost((buf, off, len) => {
+					if (this.dead.has(spec.name)) return false;
+					host.deliver(buf.slice(off, off + len));
+					return true;
+				}, spec.role === 'server' ? 1452 : 1500);
+				this.hosts.set(spec.name, host);
+			}
+		}
+		const ports = new Map<string, AttachedPort>();
+		for (const [name, stack] of this.stacks) {
+			for (const end of stack.links) {
+				const peer = end.peer;
+				ports.set(`${name}>${peer}`, stack.attachLink(end.id, (buf, off, len) => {
+					if (this.dead.has(name)) return false;
+					const copy = buf.slice(off, off + len);
+					this.clock.setTimeout(() => {
+						if (this.dead.has(peer)) return void this.lost++;
+						this.stacks.get(peer)!.node.receive(ports.get(`${peer}>${name}`)!, copy, 0, copy.length);
+					}, delay);
+					return true;
+				}));
+			}
+		}
+	}
+
+	start(): void {
+		for (const stack of this.stacks.values()) stack.start();
+	}
+
+	run(ms: number): void {
+		this.clock.advance(ms);
+	}
+
+	/** The node's process dies: it stops sending and receiving; neighbours find out through BFD. */
+	kill(name: string): void {
+		this.dead.add(name);
+		this.stacks.get(name)!.stop();
+	}
+
+	/** The process comes back, with an empty routing state (a restart). */
+	revive(name: string): void {
+		this.dead.delete(name);
+		const old = this.stacks.get(name)!;
+		old.router.table.withdrawWhere((r) => r.origin === 'learned');
+		old.start();
+	}
+
+	isDead(name: string): boolean {
+		return this.dead.has(name);
+	}
+
+	host(name: string): MemHost {
+		const host = this.hosts.get(name);
+		if (!host) throw new Error(`${name} has no host`);
+		return host;
+	}
+
+	/** The nodes a packet from `from` to `dst` crosses, following each node's forwarding table. */
+	path(from: string, dst: string | Addr, src: Addr = new Uint8Array(16)): string[] {
+		const d = typeof dst === 'string' ? parseAddr(dst) : dst;
+		const hops = [from];
+		let at = from;
+		for (let i = 0; i < 32; i++) {
+			const table = this.stacks.get(at)!.router.table;
+			const index = table.lookup(d, 0, flowHash(src, 0, d, 0, 0));
+			if (index < 0) return [...hops, '(no route)'];
+			const nh = table.nextHop(index);
+			if (nh.kind === 'local') return hops;
+			at = nh.link!;
+			hops.push(at);
+		}
+		return [...hops, '(loop)'];
+	}
+}

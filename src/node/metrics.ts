@@ -1,0 +1,37 @@
+// Prometheus text exposition (format 0.0.4) of a node's counters.
+import {DROP_REASONS} from './drop.js';
+import type {NodeStatus} from './status.js';
+
+function esc(value: string): string {
+	return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+export function prometheus(s: NodeStatus): string {
+	const lines: string[] = [];
+	const node = `node="${esc(s.name)}",role="${esc(s.role)}"`;
+	const metric = (name: string, help: string, type: 'counter' | 'gauge', samples: Array<[string, number]>) => {
+		lines.push(`# HELP anyguard_${name} ${help}`, `# TYPE anyguard_${name} ${type}`);
+		for (const [labels, value] of samples) lines.push(`anyguard_${name}{${node}${labels ? `,${labels}` : ''}} ${value}`);
+	};
+	const c = s.counters;
+	metric('rx_packets_total', 'Packets received on all ports.', 'counter', [['', c.rxPackets]]);
+	metric('rx_bytes_total', 'Bytes received on all ports.', 'counter', [['', c.rxBytes]]);
+	metric('tx_packets_total', 'Packets sent on all ports.', 'counter', [['', c.txPackets]]);
+	metric('tx_bytes_total', 'Bytes sent on all ports.', 'counter', [['', c.txBytes]]);
+	metric('forwarded_total', 'Packets routed from one port to another.', 'counter', [['', c.forwarded]]);
+	metric('stamped_total', 'Responses stamped with the anycast identifier (S302).', 'counter', [['', c.stamped]]);
+	metric('verified_total', 'Identifiers that verified (S205, S105).', 'counter', [['', c.verified]]);
+	metric('rejected_total', 'Identifier checks that failed.', 'counter', [['', c.rejected]]);
+	metric('icmp_errors_sent_total', 'ICMPv6 errors sent.', 'counter', [['', c.icmpErrorsSent]]);
+	metric('icmp_rate_limited_total', 'ICMPv6 errors not sent because of the rate limit (RFC 4443 2.4(f)).', 'counter', [['', c.icmpRateLimited]]);
+	metric('drops_total', 'Packets dropped, by reason.', 'counter', DROP_REASONS.map((r) => [`reason="${r}"`, c.drops[r]]));
+	metric('port_rx_packets_total', 'Packets received, by port.', 'counter', s.ports.map((p) => [`port="${esc(p.name)}"`, p.counters.rxPackets]));
+	metric('port_tx_packets_total', 'Packets sent, by port.', 'counter', s.ports.map((p) => [`port="${esc(p.name)}"`, p.counters.txPackets]));
+	metric('port_rx_bytes_total', 'Bytes received, by port.', 'counter', s.ports.map((p) => [`port="${esc(p.name)}"`, p.counters.rxBytes]));
+	metric('port_tx_bytes_total', 'Bytes sent, by port.', 'counter', s.ports.map((p) => [`port="${esc(p.name)}"`, p.counters.txBytes]));
+	metric('port_tx_failed_total', 'Packets a port refused (EAGAIN), by port.', 'counter', s.ports.map((p) => [`port="${esc(p.name)}"`, p.counters.txFailed]));
+	metric('bfd_state_changes_total', 'BFD session state changes.', 'counter', [['', s.bfdStateChanges]]);
+	metric('bfd_up', 'BFD sessions in state Up, by link.', 'gauge', s.bfd.map((b) => [`link="${esc(b.link)}"`, b.state === 'Up' ? 1 : 0]));
+	metric('routes', 'Routes in the table (candidates).', 'gauge', [['', s.routes.length]]);
+	return lines.join('\n') + '\n';
+}

@@ -1,0 +1,422 @@
+// The packet pipeline every role shares. A packet goes
+//
+//   receive → validate → prerouting → [own address? → local]
+//           → route → hop limit → from-host | to-host | forward → MTU
+//           → postrouting → transmit
+//
+// Roles are sets of hooks at the named points (src/roles). The pipeline never
+// throws on a packet: every failure is a counted drop with a reason from
+// DROP_REASONS, and the ICMPv6 error the RFCs ask for, if any, is sent.
+import type {RouteTable} from '../route/table.js';
+import {flowHash} from '../route/table.js';
+import type {NextHop} from '../route/types.js';
+import {ADDR_LEN, isLinkLocal, isMulticast, isUnspecified, parseAddr} from '../util/addr.js';
+import type {Addr} from '../util/addr.js';
+import {u16} from '../wire/bytes.js';
+import {WireError} from '../wire/error.js';
+import {Icmp6, ParamProblemCode, TimeExceededCode, Unreach, checkIcmpv6, isIcmpv6Error, quoteInvoking} from '../wire/icmpv6.js';
+import {IPV6, Proto} from '../wire/ipv6.js';
+import {PacketInfo, parsePacket} from '../wire/packet.js';
+import {buildPacket} from '../wire/repr.js';
+import {UDP_HEADER_LEN, checkUdp} from '../wire/udp.js';
+import {nodeCounters, portCounters} from './counters.js';
+import type {NodeCounters, PortCounters} from './counters.js';
+import {malformed} from './drop.js';
+import type {DropReason} from './drop.js';
+
+export interface Port {
+	readonly name: string;
+	/** host: the TUN towards this namespace's kernel; link: a point-to-point link to a neighbour. */
+	readonly kind: 'host' | 'link';
+	readonly mtu: number;
+	/** This node's link-local address on a link: the source of route exchange and BFD. */
+	readonly linkLocal?: Addr;
+	/** A label roles read, e.g. 'inside' or 'outside' at the boundary router. */
+	readonly zone?: string;
+	transmit(buf: Uint8Array, off: number, len: number): boolean;
+}
+
+export interface AttachedPort extends Port {
+	readonly port: Port;
+	readonly counters: PortCounters;
+}
+
+/** Hook points, named for the path a packet takes (Linux: pre-routing, local-out, local-in, forward, post-routing). */
+export type HookPoint = 'prerouting' | 'from-host' | 'to-host' | 'forward' | 'postrouting';
+
+/** A hook's verdict: null lets the packet go on, a reason drops it, STOLEN means the hook took it. */
+export const STOLEN = 'stolen';
+export type Verdict = DropReason | typeof STOLEN | null;
+export type Hook = (pkt: Packet, node: Node) => Verdict;
+
+/** The packet in flight. One per pipeline depth, reused: hooks must not keep it. */
+export class Packet {
+	readonly info = new PacketInfo();
+	inPort: AttachedPort | null = null;
+	outPort: AttachedPort | null = null;
+	nextHop: NextHop | null = null;
+
+	/** Replaces the packet's bytes (a hook that rewrote it into a new buffer). */
+	replace(bytes: Uint8Array): void {
+		parsePacket(bytes, this.info);
+	}
+
+	get length(): number {
+		return this.info.end - this.info.off;
+	}
+}
+
+export interface UdpMeta {
+	port: AttachedPort;
+	src: Addr;
+	srcPort: number;
+	dst: Addr;
+	hopLimit: number;
+}
+
+export type UdpHandler = (payload: Uint8Array, meta: UdpMeta) => void;
+
+export interface NodeConfig {
+	name: string;
+	routes: RouteTable;
+	/** Addresses the node's own stack answers (a router's address); the first is the default source of its ICMPv6 errors. */
+	addresses: Addr[];
+	/** Source of ICMPv6 errors when the node has no address of its own: a host device's address. */
+	errorSource?: Addr;
+	/** Anycast addresses: never the source of an ICMPv6 error (RFC 4443 §2.4(e)). */
+	anycast?: Addr[];
+	/** Monotonic milliseconds, for the ICMPv6 rate limit. */
+	now: () => number;
+	/** RFC 4443 §2.4(f) token bucket: errors per second and burst. */
+	icmpRate?: {perSecond: number; burst: number};
+	/** Called for every drop; for logs and tests. Must not throw. */
+	onDrop?: (reason: DropReason, pkt: Packet, node: Node) => void;
+}
+
+const ALL_NODES = parseAddr('ff02::1');
+const HOP_LIMIT = 64;
+/** Nesting allowed for synchronous delivery (hooks that originate packets, links that deliver at once). */
+const MAX_DEPTH = 8;
+
+export class Node {
+	readonly name: string;
+	readonly routes: RouteTable;
+	readonly counters: NodeCounters = nodeCounters();
+	readonly ports = new Map<string, AttachedPort>();
+	host: AttachedPort | null = null;
+	private readonly own: Addr[];
+	private readonly anycast: Addr[];
+	private readonly groups: Addr[] = [ALL_NODES];
+	private readonly hooks: Record<HookPoint, Hook[]> = {prerouting: [], 'from-host': [], 'to-host': [], forward: [], postrouting: []};
+	private readonly udp = new Map<number, UdpHandler>();
+	private readonly pool: Packet[] = Array.from({length: MAX_DEPTH}, () => new Packet());
+	private depth = 0;
+	private tokens: number;
+	private tokensAt: number;
+
+	constructor(private readonly config: NodeConfig) {
+		this.name = config.name;
+		this.routes = config.routes;
+		this.own = config.addresses.slice();
+		this.anycast = (config.anycast ?? []).slice();
+		this.tokens = config.icmpRate?.burst ?? 10;
+		this.tokensAt = config.now();
+	}
+
+	get primaryAddress(): Addr | undefined {
+		return this.own[0];
+	}
+
+	addPort(port: Port): AttachedPort {
+		const attached: AttachedPort = Object.assign(Object.create(port) as Port, {port, counters: portCounters()}) as AttachedPort;
+		if (port.kind === 'host') {
+			if (this.host) throw new Error(`node ${this.name} already has a host port`);
+			this.host = attached;
+		}
+		this.ports.set(port.name, attached);
+		if (port.linkLocal) this.own.push(port.linkLocal);
+		return attached;
+	}
+
+	addHook(point: HookPoint, hook: Hook): void {
+		this.hooks[point].push(hook);
+	}
+
+	/** Adds an address this node answers for itself (not the host's). */
+	addAddress(addr: Addr): void {
+		this.own.push(addr);
+	}
+
+	joinGroup(group: Addr): void {
+		this.groups.push(group);
+	}
+
+	/** Delivers UDP datagrams to `port` on this node's own addresses and groups to `handler`. */
+	bindUdp(port: number, handler: UdpHandler): void {
+		this.udp.set(port, handler);
+	}
+
+	isOwn(buf: Uint8Array, off: number): boolean {
+		return indexOf(this.own, buf, off) >= 0;
+	}
+
+	isAnycast(buf: Uint8Array, off: number): boolean {
+		return indexOf(this.anycast, buf, off) >= 0;
+	}
+
+	/** Entry point for a packet from a port: [off, off+len) of `buf`. The bytes may be changed in place. */
+	receive(port: AttachedPort, buf: Uint8Array, off: number, len: number): void {
+		const c = this.counters;
+		c.rxPackets++;
+		c.rxBytes += len;
+		port.counters.rxPackets++;
+		port.counters.rxBytes += len;
+		if (this.depth === MAX_DEPTH) return this.countDrop('tx-failed', null);
+		const pkt = this.pool[this.depth++]!;
+		try {
+			pkt.inPort = port;
+			pkt.outPort = null;
+			pkt.nextHop = null;
+			try {
+				parsePacket(buf, pkt.info, off, off + len);
+			} catch (error) {
+				if (error instanceof WireError) return this.countDrop(malformed(error.code), null);
+				throw error;
+			}
+			this.process(pkt);
+		} finally {
+			this.depth--;
+		}
+	}
+
+	private process(pkt: Packet): void {
+		let info = pkt.info;
+		let buf = info.buf;
+		let o = info.off;
+		const inPort = pkt.inPort!;
+		// RFC 4291 §2.7: a multicast address is never a source.
+		if (isMulticast(buf, o + IPV6.src)) return this.drop('bad-source', pkt);
+		let v = this.run('prerouting', pkt);
+		if (v !== null) return this.verdict(v, pkt);
+		if (isMulticast(buf, o + IPV6.dst)) {
+			if (inPort.kind === 'link' && indexOf(this.groups, buf, o + IPV6.dst) >= 0) return this.local(pkt);
+			return this.drop('not-for-us', pkt);
+		}
+		if (this.isOwn(buf, o + IPV6.dst)) return this.local(pkt);
+		// RFC 4291 §2.5.6: routers must not forward packets with link-local source or destination.
+		if (isLinkLocal(buf, o + IPV6.dst) || (inPort.kind === 'link' && isLinkLocal(buf, o + IPV6.src))) return this.drop('scope', pkt);
+		if (isUnspecified(buf, o + IPV6.src)) return this.drop('bad-source', pkt);
+
+		const index = this.routes.lookup(buf, o + IPV6.dst, flowHash(buf, o + IPV6.src, buf, o + IPV6.dst, u16(buf, o + 2) | ((buf[o + 1]! & 0x0f) << 16)));
+		if (index < 0) {
+			this.sendError(pkt, Icmp6.DestUnreachable, Unreach.NoRoute, 0);
+			return this.drop('no-route', pkt);
+		}
+		const nh = this.routes.nextHop(index);
+		const out = nh.kind === 'local' ? this.host : this.ports.get(nh.link!);
+		if (!out) return this.drop(nh.kind === 'local' ? 'no-host' : 'no-route', pkt);
+		pkt.nextHop = nh;
+		pkt.outPort = out;
+		// Between a node and its host nothing is routed: they are one device (the host's own stack).
+		// Only link-to-link traffic is forwarded, with the router's duties.
+		const forwarding = inPort.kind === 'link' && out.kind === 'link';
+		// RFC 8200 §3: a router discards a packet whose hop limit it would take to zero, and says so.
+		if (forwarding && buf[o + IPV6.hopLimit]! <= 1) {
+			this.sendError(pkt, Icmp6.TimeExceeded, TimeExceededCode.HopLimit, 0);
+			return this.drop('hop-limit', pkt);
+		}
+		v = this.run(inPort.kind === 'host' ? 'from-host' : out.kind === 'host' ? 'to-host' : 'forward', pkt);
+		if (v !== null) return this.verdict(v, pkt);
+		info = pkt.info; // a hook may have replaced the bytes
+		buf = info.buf;
+		o = info.off;
+		// RFC 8200 §5: no fragmentation on the way; the sender learns the MTU from Packet Too Big.
+		if (out.kind === 'link' && info.end - o > out.mtu) {
+			this.sendError(pkt, Icmp6.PacketTooBig, 0, out.mtu);
+			return this.drop('too-big', pkt);
+		}
+		if (forwarding) buf[o + IPV6.hopLimit]!--;
+		v = this.run('postrouting', pkt);
+		if (v !== null) return this.verdict(v, pkt);
+		this.counters.forwarded++;
+		this.transmit(pkt.outPort!, pkt.info.buf, pkt.info.off, pkt.info.end - pkt.info.off);
+	}
+
+	/** The node's own stack: route exchange, BFD, echo; errors for the rest. */
+	private local(pkt: Packet): void {
+		const info = pkt.info;
+		const buf = info.buf;
+		const o = info.off;
+		this.counters.local++;
+		if (info.isFragment) return this.drop('not-for-us', pkt); // the control plane never fragments
+		const multicast = isMulticast(buf, o + IPV6.dst);
+		if (info.upperProto === Proto.Udp) {
+			try {
+				checkUdp(info);
+			} catch (error) {
+				return this.countDrop(malformed((error as WireError).code), pkt);
+			}
+			const handler = this.udp.get(u16(buf, info.upperOff + 2));
+			if (!handler) {
+				if (!multicast) this.sendError(pkt, Icmp6.DestUnreachable, Unreach.Port, 0);
+				return this.drop('not-for-us', pkt);
+			}
+			handler(buf.subarray(info.upperOff + UDP_HEADER_LEN, info.end), {
+				port: pkt.inPort!,
+				src: buf.slice(o + IPV6.src, o + IPV6.src + ADDR_LEN),
+				srcPort: u16(buf, info.upperOff),
+				dst: buf.slice(o + IPV6.dst, o + IPV6.dst + ADDR_LEN),
+				hopLimit: buf[o + IPV6.hopLimit]!,
+			});
+			return;
+		}
+		if (info.upperProto === Proto.Icmpv6) {
+			try {
+				checkIcmpv6(info);
+			} catch (error) {
+				return this.countDrop(malformed((error as WireError).code), pkt);
+			}
+			if (buf[info.upperOff] === Icmp6.EchoRequest && !multicast) return this.echoReply(pkt);
+			return; // errors and replies addressed to the node itself end here
+		}
+		if (info.upperProto === Proto.NoNext) return;
+		// RFC 8200 §4: an unrecognized Next Header gets Parameter Problem code 1, pointing at it.
+		this.sendError(pkt, Icmp6.ParamProblem, ParamProblemCode.NextHeader, info.nextHeaderOffset(info.extCount) - o);
+		this.drop('not-for-us', pkt);
+	}
+
+	private echoReply(pkt: Packet): void {
+		const info = pkt.info;
+		const buf = info.buf;
+		const o = info.off;
+		const u = info.upperOff;
+		const reply = buildPacket({
+			ip: {trafficClass: 0, flowLabel: 0, hopLimit: HOP_LIMIT, src: buf.slice(o + IPV6.dst, o + IPV6.dst + 16), dst: buf.slice(o + IPV6.src, o + IPV6.src + 16)},
+			ext: [],
+			upper: {proto: Proto.Icmpv6, icmp: {kind: 'echo', type: Icmp6.EchoReply, code: 0, identifier: u16(buf, u + 4), sequence: u16(buf, u + 6), data: buf.subarray(u + 8, info.end)}},
+		});
+		this.originate(reply, isLinkLocal(buf, o + IPV6.src) ? pkt.inPort : null);
+	}
+
+	/**
+	 * Sends a packet this node made: out of `port` when given (link-local
+	 * traffic), else by the route table. No hooks run on it.
+	 */
+	originate(bytes: Uint8Array, port: AttachedPort | null = null): boolean {
+		let out = port;
+		if (!out) {
+			const index = this.routes.lookup(bytes, IPV6.dst, flowHash(bytes, IPV6.src, bytes, IPV6.dst, 0));
+			if (index < 0) {
+				this.counters.drops['no-route']++;
+				return false;
+			}
+			const nh = this.routes.nextHop(index);
+			out = nh.kind === 'local' ? this.host : (this.ports.get(nh.link!) ?? null);
+			if (!out) {
+				this.counters.drops['no-route']++;
+				return false;
+			}
+		}
+		return this.transmit(out, bytes, 0, bytes.length);
+	}
+
+	/** Sends a UDP datagram on a link from this node's link-local address there, hop limit 255 (RFC 2080 §2.4.2, RFC 5881 §5). */
+	sendUdp(link: string, payload: Uint8Array, dst: Addr, dstPort: number, srcPort: number): boolean {
+		const port = this.ports.get(link);
+		if (!port?.linkLocal) return false;
+		const bytes = buildPacket({
+			ip: {trafficClass: 0xc0, flowLabel: 0, hopLimit: 255, src: port.linkLocal, dst},
+			ext: [],
+			upper: {proto: Proto.Udp, udp: {srcPort, dstPort, payload}},
+		});
+		return this.transmit(port, bytes, 0, bytes.length);
+	}
+
+	private transmit(port: AttachedPort, buf: Uint8Array, off: number, len: number): boolean {
+		if (!port.port.transmit(buf, off, len)) {
+			port.counters.txFailed++;
+			this.counters.drops['tx-failed']++;
+			return false;
+		}
+		port.counters.txPackets++;
+		port.counters.txBytes += len;
+		this.counters.txPackets++;
+		this.counters.txBytes += len;
+		return true;
+	}
+
+	/**
+	 * Sends an ICMPv6 error about `pkt` to its source, unless RFC 4443 §2.4(e)
+	 * forbids it or the §2.4(f) rate limit is spent.
+	 */
+	sendError(pkt: Packet, type: number, code: number, param: number): void {
+		const info = pkt.info;
+		const buf = info.buf;
+		const o = info.off;
+		const c = this.counters;
+		// §2.4(e.1, e.2): never about an ICMPv6 error (or a redirect).
+		if (info.upperProto === Proto.Icmpv6 && info.fragmentOffset === 0 && info.upperLen > 0) {
+			const t = buf[info.upperOff]!;
+			if (isIcmpv6Error(t) || t === 137) return void c.icmpSuppressed++;
+		}
+		// §2.4(e.3): not to a multicast destination, except Packet Too Big and Parameter Problem code 2.
+		if (isMulticast(buf, o + IPV6.dst) && !(type === Icmp6.PacketTooBig || (type === Icmp6.ParamProblem && code === ParamProblemCode.Option)))
+			return void c.icmpSuppressed++;
+		// §2.4(e.6): not when the source does not name a single node.
+		if (isUnspecified(buf, o + IPV6.src) || isMulticast(buf, o + IPV6.src) || this.isAnycast(buf, o + IPV6.src)) return void c.icmpSuppressed++;
+		if (!this.takeToken()) return void c.icmpRateLimited++;
+		const linkLocal = isLinkLocal(buf, o + IPV6.src);
+		const src = linkLocal ? pkt.inPort?.linkLocal : (this.config.addresses[0] ?? this.config.errorSource);
+		if (!src) return void c.icmpSuppressed++;
+		const bytes = buildPacket({
+			ip: {trafficClass: 0, flowLabel: 0, hopLimit: HOP_LIMIT, src, dst: buf.slice(o + IPV6.src, o + IPV6.src + 16)},
+			ext: [],
+			upper: {proto: Proto.Icmpv6, icmp: {kind: 'error', type: type as 1 | 2 | 3 | 4, code, param, invoking: quoteInvoking(buf.subarray(o, info.end))}},
+		});
+		c.icmpErrorsSent++;
+		this.originate(bytes, linkLocal || pkt.inPort?.kind === 'host' ? pkt.inPort : null);
+	}
+
+	private takeToken(): boolean {
+		const rate = this.config.icmpRate ?? {perSecond: 100, burst: 10};
+		const now = this.config.now();
+		this.tokens = Math.min(rate.burst, this.tokens + ((now - this.tokensAt) * rate.perSecond) / 1000);
+		this.tokensAt = now;
+		if (this.tokens < 1) return false;
+		this.tokens--;
+		return true;
+	}
+
+	private run(point: HookPoint, pkt: Packet): Verdict {
+		const hooks = this.hooks[point];
+		for (let i = 0; i < hooks.length; i++) {
+			const v = hooks[i]!(pkt, this);
+			if (v !== null) return v;
+		}
+		return null;
+	}
+
+	private verdict(v: DropReason | typeof STOLEN, pkt: Packet): void {
+		if (v !== STOLEN) this.drop(v, pkt);
+	}
+
+	/** Counts a drop of `pkt` and reports it. */
+	drop(reason: DropReason, pkt: Packet | null): void {
+		this.countDrop(reason, pkt);
+	}
+
+	private countDrop(reason: DropReason, pkt: Packet | null): void {
+		this.counters.drops[reason]++;
+		if (reason.startsWith('id-')) this.counters.rejected++;
+		if (this.config.onDrop && pkt) this.config.onDrop(reason, pkt, this);
+	}
+}
+
+function indexOf(list: Addr[], buf: Uint8Array, off: number): number {
+	outer: for (let i = 0; i < list.length; i++) {
+		const a = list[i]!;
+		for (let j = 0; j < ADDR_LEN; j++) if (a[j] !== buf[off + j]) continue outer;
+		return i;
+	}
+	return -1;
+}

@@ -1,0 +1,204 @@
+// One node of a topology, whole: the packet pipeline, its routing (RIPng, BFD,
+// anycast origination) and its role's hooks. The same builder serves the role
+// process on a TUN (src/cli) and the in-memory network of the tests.
+import type {Group} from '../anycast/group.js';
+import {loadKeyMaterial} from '../anycast/keys.js';
+import {ALG_BY_NAME} from '../anycast/option.js';
+import {keyPath} from '../config/topology.js';
+import type {Topology, TopologyGroup, TopologyNode} from '../config/topology.js';
+import {commandHealthCheck} from '../route/anycast.js';
+import type {HealthCheck} from '../route/anycast.js';
+import {BFD_PORT} from '../route/bfd-wire.js';
+import {RIPNG_GROUP, RIPNG_PORT} from '../route/ripng-wire.js';
+import {Router} from '../route/router.js';
+import type {RouterConfig} from '../route/router.js';
+import {boundaryRole} from '../roles/boundary.js';
+import {clientRole} from '../roles/client.js';
+import type {ClientState} from '../roles/client.js';
+import {serverRole} from '../roles/server.js';
+import {parseAddr, parsePrefix} from '../util/addr.js';
+import type {Addr} from '../util/addr.js';
+import type {Clock} from '../util/clock.js';
+import {Node} from './node.js';
+import type {AttachedPort, NodeConfig} from './node.js';
+
+export interface StackDeps {
+	clock: Clock;
+	/** Wall-clock milliseconds since the epoch, for identifier timestamps. */
+	wallNow: () => number;
+	random?: () => number;
+	/** Replaces a server's health check (tests); default: the topology's command, or none. */
+	healthCheck?: (node: string) => HealthCheck | undefined;
+	onDrop?: NodeConfig['onDrop'];
+}
+
+/** A link end as the node sees it. */
+export interface LinkEnd {
+	/** The link's id on this node: the neighbour's name. */
+	id: string;
+	peer: string;
+	cost: number;
+	mtu: number;
+	/** This node's link-local address on the link. */
+	linkLocal: Addr;
+	zone: 'inside' | 'outside' | undefined;
+}
+
+export interface Stack {
+	name: string;
+	spec: TopologyNode;
+	node: Node;
+	router: Router;
+	links: LinkEnd[];
+	/** Groups as this node holds them (signing or verification keys). */
+	groups: Group[];
+	/** The client role's flow table and replay cache, for clients and terminals. */
+	client?: ClientState;
+	/** Wires a link port; `transmit` sends one packet to the neighbour. */
+	attachLink(id: string, transmit: (buf: Uint8Array, off: number, len: number) => boolean): AttachedPort;
+	/** Wires the host port (the TUN); `mtu` is the TUN's. */
+	attachHost(transmit: (buf: Uint8Array, off: number, len: number) => boolean, mtu: number): AttachedPort;
+	start(): void;
+	stop(): void;
+}
+
+/** The link-local address of the i-th node: fe80::i+1, the same on all of its links. */
+export function linkLocalOf(t: Topology, name: string): Addr {
+	return parseAddr(`fe80::${(t.nodes.findIndex((n) => n.name === name) + 1).toString(16)}`);
+}
+
+export function linkEnds(t: Topology, name: string): LinkEnd[] {
+	const spec = t.nodes.find((n) => n.name === name)!;
+	return t.links
+		.filter((l) => l.a === name || l.b === name)
+		.map((l) => {
+			const peer = l.a === name ? l.b : l.a;
+			return {
+				id: peer,
+				peer,
+				cost: l.cost,
+				mtu: l.mtu,
+				linkLocal: linkLocalOf(t, name),
+				zone: spec.role === 'boundary' ? (spec.outside?.includes(peer) ? 'outside' : 'inside') : undefined,
+			};
+		});
+}
+
+/**
+ * Loads the keys a node of `spec.role` needs for `g`: servers (and the
+ * attacker, who stole them) sign; everyone else verifies.
+ */
+function groupFor(t: Topology, g: TopologyGroup, spec: TopologyNode): Group {
+	const sign = spec.role === 'server' || spec.role === 'attacker';
+	const file = sign || g.alg === 'hmac-sha256' ? g.key : (g.publicKey ?? g.key);
+	const keys = loadKeyMaterial(g.alg, file === undefined ? undefined : keyPath(t, file), sign ? 'sign' : 'verify');
+	const servers = g.servers.map((s) => parseAddr(t.nodes.find((n) => n.name === s)!.host!.address));
+	return {anycast: parseAddr(g.anycast), alg: ALG_BY_NAME[g.alg], keyId: g.keyId, keys, servers};
+}
+
+/** Builds node `name` of topology `t`. Throws KeyError/TopologyError on bad configuration, before anything starts. */
+export function buildStack(t: Topology, name: string, deps: StackDeps): Stack {
+	const spec = t.nodes.find((n) => n.name === name);
+	if (!spec) throw new Error(`topology ${t.file} has no node ${name}`);
+	const links = linkEnds(t, name);
+	const groups = (spec.groups ?? []).map((g) => groupFor(t, t.groups.find((x) => x.name === g)!, spec));
+	const served = spec.role === 'server' ? groups : [];
+	const health = deps.healthCheck ? deps.healthCheck(name) : spec.health ? commandHealthCheck(spec.health.command[0]!, spec.health.command.slice(1), spec.health.timeoutMs) : undefined;
+
+	const routerConfig: RouterConfig = {
+		name,
+		links: links.map((l) => ({id: l.id, linkLocal: formatLL(l.linkLocal), cost: l.cost, mtu: l.mtu})),
+		anycast: served.map((g) => ({
+			address: t.groups.find((x) => parseAddr(x.anycast).every((b, i) => b === g.anycast[i]))!.anycast,
+			...(health ? {check: health} : {}),
+			...(spec.health ? {intervalMs: spec.health.intervalMs, timeoutMs: spec.health.timeoutMs} : {}),
+		})),
+		ripng: Object.fromEntries(Object.entries(t.timers.ripng).filter(([, v]) => v !== undefined)),
+		bfd: {desiredMinTxMs: t.timers.bfd.intervalMs, requiredMinRxMs: t.timers.bfd.intervalMs, detectMult: t.timers.bfd.multiplier},
+	};
+
+	// The router sends through the node, and the node forwards with the router's table.
+	const wired: {node?: Node} = {};
+	const router = new Router(routerConfig, {
+		clock: deps.clock,
+		...(deps.random ? {random: deps.random} : {}),
+		send: (link, payload, dst, dstPort, srcPort) => void wired.node?.sendUdp(link, payload, dst, dstPort, srcPort),
+	});
+	const node = new Node({
+		name,
+		routes: router.table,
+		addresses: spec.address ? [parseAddr(spec.address)] : [],
+		...(spec.host ? {errorSource: parseAddr(spec.host.address)} : {}),
+		anycast: t.groups.map((g) => parseAddr(g.anycast)),
+		now: () => deps.clock.now(),
+		...(deps.onDrop ? {onDrop: deps.onDrop} : {}),
+	});
+	wired.node = node;
+	node.joinGroup(RIPNG_GROUP);
+	const control = (port: number) => (payload: Uint8Array, meta: {port: AttachedPort; src: Addr; srcPort: number; dst: Addr; hopLimit: number}) =>
+		router.receive(meta.port.name, port, payload, {src: meta.src, srcPort: meta.srcPort, hopLimit: meta.hopLimit, dst: meta.dst});
+	node.bindUdp(RIPNG_PORT, control(RIPNG_PORT));
+	node.bindUdp(BFD_PORT, control(BFD_PORT));
+
+	const stack: Stack = {
+		name,
+		spec,
+		node,
+		router,
+		links,
+		groups,
+		attachLink(id, transmit) {
+			const end = links.find((l) => l.id === id);
+			if (!end) throw new Error(`${name} has no link to ${id}`);
+			return node.addPort({name: id, kind: 'link', mtu: end.mtu, linkLocal: end.linkLocal, ...(end.zone ? {zone: end.zone} : {}), transmit});
+		},
+		attachHost(transmit, mtu) {
+			return node.addPort({name: 'host', kind: 'host', mtu, transmit});
+		},
+		start() {
+			router.start();
+			// The host's address and prefixes are this node's to announce: delivered to the host port.
+			if (spec.host) {
+				const prefixes = spec.host.prefixes ?? [`${spec.host.address}/128`];
+				router.table.batch(() => {
+					for (const p of prefixes) {
+						const {addr, len} = parsePrefix(p);
+						router.table.upsert({prefix: addr, len, origin: 'connected', metric: 1, nextHop: {kind: 'local'}});
+					}
+				});
+			}
+			if (spec.address) {
+				router.table.upsert({prefix: parseAddr(spec.address), len: 128, origin: 'connected', metric: 1, nextHop: {kind: 'local'}});
+			}
+		},
+		stop() {
+			router.stop();
+		},
+	};
+
+	const wallNow = deps.wallNow;
+	const now = () => deps.clock.now();
+	switch (spec.role) {
+		case 'server':
+			serverRole(node, {groups, unicast: parseAddr(spec.host!.address), wallNow});
+			break;
+		case 'boundary':
+			boundaryRole(node, {groups, inside: (spec.inside ?? []).map((p) => {
+					const {addr, len} = parsePrefix(p);
+					return {prefix: addr, len};
+				}), windowMs: t.replayWindowMs, wallNow});
+			break;
+		case 'client':
+		case 'terminal':
+			stack.client = clientRole(node, {groups, windowMs: t.replayWindowMs, wallNow, now});
+			break;
+		case 'router':
+		case 'attacker':
+			break;
+	}
+	return stack;
+}
+
+function formatLL(a: Addr): string {
+	return `fe80::${((a[14]! << 8) | a[15]!).toString(16)}`;
+}

@@ -1,0 +1,67 @@
+// A node's state as one JSON value: what the control socket serves and
+// `anyguard status` shows.
+import {formatAddr} from '../util/addr.js';
+import type {NodeCounters, PortCounters} from './counters.js';
+import type {Stack} from './stack.js';
+
+export interface PortStatus {
+	name: string;
+	kind: 'host' | 'link';
+	mtu: number;
+	zone?: string;
+	counters: PortCounters;
+	/** Device or socket counters from src/io, when the port is real. */
+	io?: Record<string, number>;
+}
+
+export interface RouteStatus {
+	prefix: string;
+	origin: string;
+	via: string;
+	metric: number;
+	anycast: boolean;
+	selected: boolean;
+}
+
+export interface NodeStatus {
+	name: string;
+	role: string;
+	pid: number;
+	startedAt: string;
+	uptimeMs: number;
+	counters: NodeCounters;
+	ports: PortStatus[];
+	routes: RouteStatus[];
+	bfd: Array<{link: string; peer: string; state: string; remoteState: string; detectTimeMs: number}>;
+	bfdStateChanges: number;
+	ripng: Record<string, number> | null;
+	anycast: Array<{prefix: string; originated: boolean} & Record<string, number | string | boolean>>;
+}
+
+export function nodeStatus(stack: Stack, startedAt: number, io: (port: string) => Record<string, number> | undefined = () => undefined): NodeStatus {
+	const {node, router} = stack;
+	const routes: RouteStatus[] = router.table.dump().map((line) => {
+		// "<prefix> <origin> <local|direct link|via addr%link> metric N [anycast] [*]"
+		const m = /^(\S+) (\S+) (local|direct \S+|via \S+) metric (\d+)( anycast)?( \*)?$/.exec(line);
+		return m
+			? {prefix: m[1]!, origin: m[2]!, via: m[3]!, metric: Number(m[4]), anycast: Boolean(m[5]), selected: Boolean(m[6])}
+			: {prefix: line, origin: '?', via: '?', metric: 0, anycast: false, selected: false};
+	});
+	return {
+		name: stack.name,
+		role: stack.spec.role,
+		pid: process.pid,
+		startedAt: new Date(startedAt).toISOString(),
+		uptimeMs: Date.now() - startedAt,
+		counters: node.counters,
+		ports: [...node.ports.values()].map((p) => {
+			const stats = io(p.name);
+			return {name: p.name, kind: p.kind, mtu: p.mtu, ...(p.zone ? {zone: p.zone} : {}), counters: p.counters, ...(stats ? {io: stats} : {})};
+		}),
+		routes,
+		bfd: router.bfd.sessions().map((s) => ({link: s.link, peer: formatAddr(s.peer), state: s.state, remoteState: s.remoteState, detectTimeMs: s.detectTimeMs})),
+		bfdStateChanges: router.bfd.stateChanges,
+		ripng: router.ripng ? {...router.ripng.stats} : null,
+		anycast: router.anycast.map((a, i) => ({prefix: stack.groups[i] ? formatAddr(stack.groups[i].anycast) : '?', originated: a.healthy, ...a.stats})),
+	};
+}

@@ -1,0 +1,51 @@
+// The boundary router (patent Fig. 4, S201–S208) between the server network
+// ("inside" ports) and the outside. Outbound: a response that carries an
+// identifier is verified against the provisioned servers of its S and its
+// authenticator before it may leave (S204–S208). Packets from inside with S
+// as their source are dropped. Inbound: ingress filtering (BCP 38, RFC 2827;
+// BCP 84, RFC 3704) drops packets from outside that claim an inside source.
+import {locateIdentifier, verify} from '../anycast/identifier.js';
+import type {VerifyPolicy} from '../anycast/identifier.js';
+import {Groups} from '../anycast/group.js';
+import type {Group} from '../anycast/group.js';
+import type {Addr} from '../util/addr.js';
+import {IPV6} from '../wire/ipv6.js';
+import type {Node, Packet, Verdict} from '../node/node.js';
+
+export interface BoundaryOptions {
+	groups: Group[];
+	/** The server network's prefixes (the patent's first network 7). */
+	inside: Array<{prefix: Addr; len: number}>;
+	windowMs: number;
+	wallNow: () => number;
+}
+
+export function boundaryRole(node: Node, options: BoundaryOptions): void {
+	const groups = new Groups(options.groups);
+	const policy: VerifyPolicy = {groups, provisioned: true, windowMs: options.windowMs};
+	const insideSource = (buf: Uint8Array, off: number) => options.inside.some((p) => inPrefix(buf, off, p.prefix, p.len));
+	node.addHook('forward', (pkt: Packet): Verdict => {
+		const info = pkt.info;
+		const buf = info.buf;
+		const src = info.off + IPV6.src;
+		const from = pkt.inPort!.zone;
+		if (from === 'outside') return insideSource(buf, src) ? 'ingress-spoofed' : null; // S201 reception, filtered
+		if (from !== 'inside' || pkt.outPort!.zone !== 'outside') return null; // inside to inside: not our business
+		if (groups.find(buf, src)) return 'src-is-anycast';
+		const at = locateIdentifier(info); // S204 detection
+		if (at === 'absent') return null; // not an anycast response
+		if (typeof at !== 'number') return at;
+		const fault = verify(info, at, policy, options.wallNow()); // S205 verification
+		if (fault) return fault; // S207 transfer control: S411 discard
+		node.counters.verified++;
+		return null; // S208 second transfer
+	});
+}
+
+function inPrefix(buf: Uint8Array, off: number, prefix: Addr, len: number): boolean {
+	let i = 0;
+	for (; i + 8 <= len; i += 8) if (buf[off + i / 8] !== prefix[i / 8]) return false;
+	if (i === len) return true;
+	const mask = (0xff << (8 - (len - i))) & 0xff;
+	return ((buf[off + i / 8]! ^ prefix[i / 8]!) & mask) === 0;
+}

@@ -1,0 +1,250 @@
+// docs/protocol.md's attack table, row by row, on the default topology in
+// memory: each forged response is dropped at the node the table names, with
+// the reason it names, and none reaches the client's host. Legitimate
+// responses all pass.
+import test from 'ava';
+import type {ExecutionContext} from 'ava';
+import {stamp} from '../../src/anycast/identifier.js';
+import {Alg, ID, ID_OPTION_TYPE, identifierOption} from '../../src/anycast/option.js';
+import type {DropReason} from '../../src/node/drop.js';
+import type {MemNet} from '../../src/node/memnet.js';
+import {formatAddr} from '../../src/util/addr.js';
+import {Icmp6, Unreach, buildPacket, decodePacket, insertDestOption, parsePacket, quoteInvoking, rewriteDestination} from '../../src/wire/index.js';
+import type {ExtRepr, OptionRepr} from '../../src/wire/index.js';
+import {A, converged, echo, udp} from '../helpers/net.js';
+
+const ID_X = 0x4242;
+
+/** Echo replies for `id` the client's host received, with their sources. */
+function repliesAtClient(net: MemNet, id = ID_X): string[] {
+	return net
+		.host('client')
+		.received.map((p) => decodePacket(p))
+		.filter((p) => 'icmp' in p.upper && p.upper.icmp.kind === 'echo' && p.upper.icmp.identifier === id)
+		.map((p) => formatAddr(p.ip.src));
+}
+
+/** The client pings S and gets the genuine answer; returns the stamped bytes as they arrived at the client node. */
+function openFlow(net: MemNet): Uint8Array[] {
+	const stamped: Uint8Array[] = [];
+	net.stacks.get('client')!.node.addHook('prerouting', (pkt) => {
+		if (pkt.inPort?.kind === 'link' && pkt.info.extCount > 0) stamped.push(pkt.info.buf.slice(pkt.info.off, pkt.info.end));
+		return null;
+	});
+	net.host('client').send(echo('request', A.client, A.S, ID_X));
+	net.run(50);
+	return stamped;
+}
+
+function drops(net: MemNet, node: string, reason: DropReason): number {
+	return net.stacks.get(node)!.node.counters.drops[reason];
+}
+
+/** Sends `bytes` from `from`'s host and checks the drop landed at `at` for `reason`, and only the genuine reply reached the client. */
+function expectDropped(t: ExecutionContext, net: MemNet, from: string, bytes: Uint8Array, at: string, reason: DropReason): void {
+	const before = drops(net, at, reason);
+	net.host(from).send(bytes);
+	net.run(50);
+	t.is(drops(net, at, reason), before + 1, `${reason} at ${at}`);
+	t.deepEqual(repliesAtClient(net), ['2001:db8:1:ac::53'], 'the client host saw only the genuine reply, from S');
+}
+
+function signerOf(net: MemNet, node: string, group: 'dns' | 'dns2') {
+	const anycast = group === 'dns' ? A.S : A.S2;
+	return net.stacks.get(node)!.groups.find((g) => g.anycast.every((b, i) => b === anycast[i]))!;
+}
+
+/** A response stamped with a random tag: what someone without the key can make. */
+function forged(bytes: Uint8Array, wall: number): Uint8Array {
+	const opt = identifierOption({alg: Alg.HmacSha256, keyId: 1, anycast: A.S, timestampMs: wall, tag: new Uint8Array(16).fill(0x5a)});
+	return insertDestOption(parsePacket(bytes), opt);
+}
+
+const wall = (net: MemNet) => net.wallStart + net.clock.now();
+
+test('legitimate: the client pings S, answered by server-a, verified at the boundary and the client', (t) => {
+	const net = converged();
+	openFlow(net);
+	t.deepEqual(repliesAtClient(net), ['2001:db8:1:ac::53']);
+	t.is(net.stacks.get('server-a')!.node.counters.stamped, 1);
+	t.is(net.stacks.get('boundary')!.node.counters.verified, 1);
+	t.is(net.stacks.get('client')!.node.counters.verified, 1);
+	t.is(net.stacks.get('client')!.node.counters.rejected, 0);
+	const reply = decodePacket(net.host('client').received[0]!);
+	t.is(reply.ext.length, 0, 'the identifier is removed before the host sees it');
+});
+
+test('legitimate: DNS over UDP from the client and from terminal-b reach the nearest server', (t) => {
+	const net = converged();
+	net.host('client').send(udp(A.client, A.S, 40000, 53, 'TXT?'));
+	net.host('terminal-b').send(udp(A.terminalB, A.S, 40001, 53, 'TXT?'));
+	net.run(50);
+	const answer = (host: string) =>
+		net
+			.host(host)
+			.received.map((p) => decodePacket(p))
+			.filter((p) => 'udp' in p.upper)
+			.map((p) => `${formatAddr(p.ip.src)} ${'udp' in p.upper ? new TextDecoder().decode(p.upper.udp.payload) : ''}`);
+	t.deepEqual(answer('client'), ['2001:db8:1:ac::53 server-a']);
+	t.deepEqual(answer('terminal-b'), ['2001:db8:1:ac::53 server-b']);
+});
+
+test('legitimate: the Ed25519 group verifies at the boundary and the client with public keys only', (t) => {
+	const net = converged();
+	t.falsy(net.stacks.get('client')!.groups.find((g) => g.alg === Alg.Ed25519)?.keys.privateKey, 'the client holds no private key');
+	net.host('client').send(echo('request', A.client, A.S2, 7));
+	net.run(50);
+	t.deepEqual(repliesAtClient(net, 7), ['2001:db8:1:ac::54']);
+	t.is(net.stacks.get('boundary')!.node.counters.verified, 1);
+});
+
+test('attack: no identifier → client (id-missing)', (t) => {
+	const net = converged();
+	openFlow(net);
+	expectDropped(t, net, 'attacker', echo('reply', A.attacker, A.client, ID_X), 'client', 'id-missing');
+});
+
+test('attack: forged identifier from the Internet side → client (id-bad-tag)', (t) => {
+	const net = converged();
+	openFlow(net);
+	expectDropped(t, net, 'attacker', forged(echo('reply', A.serverA, A.client, ID_X), wall(net)), 'client', 'id-bad-tag');
+});
+
+test('attack: forged identifier from inside → boundary (id-bad-tag)', (t) => {
+	const net = converged();
+	openFlow(net);
+	expectDropped(t, net, 'terminal-a', forged(echo('reply', A.serverA, A.client, ID_X), wall(net)), 'boundary', 'id-bad-tag');
+});
+
+test('attack: valid identifier of another anycast group → client (id-wrong-group)', (t) => {
+	const net = converged();
+	openFlow(net);
+	// The attacker holds dns2's signing key (a compromised server of another service) and answers for S.
+	const reply = echo('reply', A.attacker, A.client, ID_X);
+	const signed = stamp(parsePacket(reply), signerOf(net, 'attacker', 'dns2'), wall(net))!;
+	expectDropped(t, net, 'attacker', signed, 'client', 'id-wrong-group');
+});
+
+test('attack: replay of the same bytes → client (id-replayed)', (t) => {
+	const net = converged();
+	const [genuine] = openFlow(net);
+	t.truthy(genuine);
+	expectDropped(t, net, 'attacker', genuine!, 'client', 'id-replayed');
+});
+
+test('attack: replay after the window → client (id-stale)', (t) => {
+	const net = converged();
+	const [genuine] = openFlow(net);
+	net.run(net.topology.replayWindowMs + 100);
+	expectDropped(t, net, 'attacker', genuine!, 'client', 'id-stale');
+});
+
+test('attack: a genuine response replayed to a different client → client (id-bad-tag)', (t) => {
+	const net = converged();
+	openFlow(net);
+	// The attacker asks S itself, with the client's echo identifier, and gets a genuine stamped answer...
+	net.host('attacker').send(echo('request', A.attacker, A.S, ID_X));
+	net.run(50);
+	const own = net.host('attacker').received.find((p) => parsePacket(p).extCount > 0)!;
+	t.truthy(own, 'the attacker received a stamped answer');
+	// ...and sends it on to the client.
+	const moved = own.slice();
+	rewriteDestination(parsePacket(moved), A.client);
+	expectDropped(t, net, 'attacker', moved, 'client', 'id-bad-tag');
+});
+
+test("attack: server-a's unicast address spoofed from the Internet side → boundary ingress filter (ingress-spoofed)", (t) => {
+	const net = converged();
+	openFlow(net);
+	expectDropped(t, net, 'attacker', udp(A.serverA, A.S, 53, 53, 'reflect me'), 'boundary', 'ingress-spoofed');
+});
+
+test('attack: insider terminal-a claiming S as its source → boundary (src-is-anycast)', (t) => {
+	const net = converged();
+	openFlow(net);
+	expectDropped(t, net, 'terminal-a', echo('reply', A.S, A.client, ID_X), 'boundary', 'src-is-anycast');
+});
+
+test('attack: insider terminal-a claiming S with an identifier → boundary (id-not-provisioned)', (t) => {
+	const net = converged();
+	openFlow(net);
+	expectDropped(t, net, 'terminal-a', forged(echo('reply', A.terminalA, A.client, ID_X), wall(net)), 'boundary', 'id-not-provisioned');
+});
+
+/** Malformed identifiers, by the header they travel in and what is wrong. */
+function malformedCases(net: MemNet): Array<[string, ExtRepr[], DropReason]> {
+	const good = identifierOption({alg: Alg.HmacSha256, keyId: 1, anycast: A.S, timestampMs: wall(net), tag: new Uint8Array(16)});
+	const truncated: OptionRepr = {type: ID_OPTION_TYPE, data: good.data.subarray(0, ID.tag + 4)};
+	const oversized: OptionRepr = {type: ID_OPTION_TYPE, data: new Uint8Array(good.data.length + 8)};
+	oversized.data.set(good.data);
+	return [
+		['truncated', [{kind: 'dest-opts', options: [truncated]}], 'id-malformed'],
+		['duplicated', [{kind: 'dest-opts', options: [good, good]}], 'id-duplicate'],
+		['oversized', [{kind: 'dest-opts', options: [oversized]}], 'id-malformed'],
+		['in the Hop-by-Hop header', [{kind: 'hop-by-hop', options: [good]}], 'id-misplaced'],
+	];
+}
+
+test('attack: truncated, duplicated, oversized or misplaced identifier from the Internet side → client', (t) => {
+	const net = converged();
+	openFlow(net);
+	for (const [what, ext, reason] of malformedCases(net)) {
+		const bytes = buildPacket({...decodePacket(echo('reply', A.serverA, A.client, ID_X)), ext});
+		t.log(what);
+		expectDropped(t, net, 'attacker', bytes, 'client', reason);
+	}
+});
+
+test('attack: truncated, duplicated, oversized or misplaced identifier from inside → boundary', (t) => {
+	const net = converged();
+	openFlow(net);
+	for (const [what, ext, reason] of malformedCases(net)) {
+		const bytes = buildPacket({...decodePacket(echo('reply', A.serverA, A.client, ID_X)), ext});
+		t.log(what);
+		expectDropped(t, net, 'terminal-a', bytes, 'boundary', reason);
+	}
+});
+
+test('ICMPv6: a Time Exceeded from a router for an open flow passes', (t) => {
+	const net = converged();
+	// Hop limit 2: the internet router forwards it with 1 left, the boundary router cannot.
+	net.host('client').send(echo('request', A.client, A.S, 9, 1, [], 2));
+	net.run(50);
+	const errors = net
+		.host('client')
+		.received.map((p) => decodePacket(p))
+		.filter((p) => 'icmp' in p.upper && p.upper.icmp.type === Icmp6.TimeExceeded);
+	t.is(errors.length, 1);
+	t.is(formatAddr(errors[0]!.ip.src), '2001:db8:1::1', 'from the boundary router');
+	t.is(net.stacks.get('client')!.node.counters.rejected, 0);
+});
+
+test('ICMPv6: a forged port unreachable without an identifier is dropped (id-missing)', (t) => {
+	const net = converged();
+	const request = udp(A.client, A.S, 40000, 53, 'TXT?');
+	net.host('client').send(request);
+	net.run(50);
+	const before = drops(net, 'client', 'id-missing');
+	const forgedError = buildPacket({
+		ip: {trafficClass: 0, flowLabel: 0, hopLimit: 64, src: A.attacker, dst: A.client},
+		ext: [],
+		upper: {proto: 58, icmp: {kind: 'error', type: Icmp6.DestUnreachable, code: Unreach.Port, param: 0, invoking: quoteInvoking(request)}},
+	});
+	net.host('attacker').send(forgedError);
+	net.run(50);
+	t.is(drops(net, 'client', 'id-missing'), before + 1);
+	t.false(net.host('client').received.some((p) => 'icmp' in decodePacket(p).upper));
+});
+
+test('ICMPv6: a genuine port unreachable from the service is stamped and passes', (t) => {
+	const net = converged();
+	net.host('client').send(udp(A.client, A.S, 40000, 9, 'nobody listens'));
+	net.run(50);
+	const errors = net
+		.host('client')
+		.received.map((p) => decodePacket(p))
+		.filter((p) => 'icmp' in p.upper && p.upper.icmp.type === Icmp6.DestUnreachable);
+	t.is(errors.length, 1);
+	t.is(formatAddr(errors[0]!.ip.src), '2001:db8:1:ac::53', 'verified, and S restored');
+	t.is(net.stacks.get('client')!.node.counters.verified, 1);
+});
