@@ -8,6 +8,7 @@ import type {Bench, Result} from './lib.js';
 const suites: Array<[string, () => Promise<{run: Bench}>]> = [
 	['wire', () => import('./wire.js')],
 	['route', () => import('./route.js')],
+	['anycast', () => import('./anycast.js')],
 ];
 
 function fmt(value: number): string {
