@@ -4,13 +4,13 @@
 // responses all pass.
 import test from 'ava';
 import type {ExecutionContext} from 'ava';
-import {stamp} from '../../src/anycast/identifier.js';
-import {Alg, ID, ID_OPTION_TYPE, identifierOption} from '../../src/anycast/option.js';
+import {Alg} from '../../src/anycast/option.js';
+import {ATTACKS, craft} from '../../src/roles/attacker.js';
+import type {AttackContext, AttackKind, AttackSpec} from '../../src/roles/attacker.js';
 import type {DropReason} from '../../src/node/drop.js';
 import type {MemNet} from '../../src/node/memnet.js';
 import {formatAddr} from '../../src/util/addr.js';
-import {Icmp6, Unreach, buildPacket, decodePacket, insertDestOption, parsePacket, quoteInvoking, rewriteDestination} from '../../src/wire/index.js';
-import type {ExtRepr, OptionRepr} from '../../src/wire/index.js';
+import {Icmp6, Unreach, buildPacket, decodePacket, parsePacket, quoteInvoking} from '../../src/wire/index.js';
 import {A, converged, echo, udp} from '../helpers/net.js';
 
 const ID_X = 0x4242;
@@ -54,12 +54,6 @@ function signerOf(net: MemNet, node: string, group: 'dns' | 'dns2') {
 	return net.stacks.get(node)!.groups.find((g) => g.anycast.every((b, i) => b === anycast[i]))!;
 }
 
-/** A response stamped with a random tag: what someone without the key can make. */
-function forged(bytes: Uint8Array, wall: number): Uint8Array {
-	const opt = identifierOption({alg: Alg.HmacSha256, keyId: 1, anycast: A.S, timestampMs: wall, tag: new Uint8Array(16).fill(0x5a)});
-	return insertDestOption(parsePacket(bytes), opt);
-}
-
 const wall = (net: MemNet) => net.wallStart + net.clock.now();
 
 test('legitimate: the client pings S, answered by server-a, verified at the boundary and the client', (t) => {
@@ -98,112 +92,42 @@ test('legitimate: the Ed25519 group verifies at the boundary and the client with
 	t.is(net.stacks.get('boundary')!.node.counters.verified, 1);
 });
 
-test('attack: no identifier → client (id-missing)', (t) => {
-	const net = converged();
-	openFlow(net);
-	expectDropped(t, net, 'attacker', echo('reply', A.attacker, A.client, ID_X), 'client', 'id-missing');
-});
-
-test('attack: forged identifier from the Internet side → client (id-bad-tag)', (t) => {
-	const net = converged();
-	openFlow(net);
-	expectDropped(t, net, 'attacker', forged(echo('reply', A.serverA, A.client, ID_X), wall(net)), 'client', 'id-bad-tag');
-});
-
-test('attack: forged identifier from inside → boundary (id-bad-tag)', (t) => {
-	const net = converged();
-	openFlow(net);
-	expectDropped(t, net, 'terminal-a', forged(echo('reply', A.serverA, A.client, ID_X), wall(net)), 'boundary', 'id-bad-tag');
-});
-
-test('attack: valid identifier of another anycast group → client (id-wrong-group)', (t) => {
-	const net = converged();
-	openFlow(net);
-	// The attacker holds dns2's signing key (a compromised server of another service) and answers for S.
-	const reply = echo('reply', A.attacker, A.client, ID_X);
-	const signed = stamp(parsePacket(reply), signerOf(net, 'attacker', 'dns2'), wall(net))!;
-	expectDropped(t, net, 'attacker', signed, 'client', 'id-wrong-group');
-});
-
-test('attack: replay of the same bytes → client (id-replayed)', (t) => {
-	const net = converged();
-	const [genuine] = openFlow(net);
-	t.truthy(genuine);
-	expectDropped(t, net, 'attacker', genuine!, 'client', 'id-replayed');
-});
-
-test('attack: replay after the window → client (id-stale)', (t) => {
-	const net = converged();
-	const [genuine] = openFlow(net);
-	net.run(net.topology.replayWindowMs + 100);
-	expectDropped(t, net, 'attacker', genuine!, 'client', 'id-stale');
-});
-
-test('attack: a genuine response replayed to a different client → client (id-bad-tag)', (t) => {
-	const net = converged();
-	openFlow(net);
-	// The attacker asks S itself, with the client's echo identifier, and gets a genuine stamped answer...
-	net.host('attacker').send(echo('request', A.attacker, A.S, ID_X));
-	net.run(50);
-	const own = net.host('attacker').received.find((p) => parsePacket(p).extCount > 0)!;
-	t.truthy(own, 'the attacker received a stamped answer');
-	// ...and sends it on to the client.
-	const moved = own.slice();
-	rewriteDestination(parsePacket(moved), A.client);
-	expectDropped(t, net, 'attacker', moved, 'client', 'id-bad-tag');
-});
-
-test("attack: server-a's unicast address spoofed from the Internet side → boundary ingress filter (ingress-spoofed)", (t) => {
-	const net = converged();
-	openFlow(net);
-	expectDropped(t, net, 'attacker', udp(A.serverA, A.S, 53, 53, 'reflect me'), 'boundary', 'ingress-spoofed');
-});
-
-test('attack: insider terminal-a claiming S as its source → boundary (src-is-anycast)', (t) => {
-	const net = converged();
-	openFlow(net);
-	expectDropped(t, net, 'terminal-a', echo('reply', A.S, A.client, ID_X), 'boundary', 'src-is-anycast');
-});
-
-test('attack: insider terminal-a claiming S with an identifier → boundary (id-not-provisioned)', (t) => {
-	const net = converged();
-	openFlow(net);
-	expectDropped(t, net, 'terminal-a', forged(echo('reply', A.terminalA, A.client, ID_X), wall(net)), 'boundary', 'id-not-provisioned');
-});
-
-/** Malformed identifiers, by the header they travel in and what is wrong. */
-function malformedCases(net: MemNet): Array<[string, ExtRepr[], DropReason]> {
-	const good = identifierOption({alg: Alg.HmacSha256, keyId: 1, anycast: A.S, timestampMs: wall(net), tag: new Uint8Array(16)});
-	const truncated: OptionRepr = {type: ID_OPTION_TYPE, data: good.data.subarray(0, ID.tag + 4)};
-	const oversized: OptionRepr = {type: ID_OPTION_TYPE, data: new Uint8Array(good.data.length + 8)};
-	oversized.data.set(good.data);
-	return [
-		['truncated', [{kind: 'dest-opts', options: [truncated]}], 'id-malformed'],
-		['duplicated', [{kind: 'dest-opts', options: [good, good]}], 'id-duplicate'],
-		['oversized', [{kind: 'dest-opts', options: [oversized]}], 'id-malformed'],
-		['in the Hop-by-Hop header', [{kind: 'hop-by-hop', options: [good]}], 'id-misplaced'],
-	];
+/** The context an attacker has when it strikes: the victim's flow, and what it captured or stole. */
+function context(net: MemNet, kind: AttackKind, genuine: Uint8Array | undefined): AttackContext {
+	const spec: AttackSpec = ATTACKS[kind];
+	let own: Uint8Array | undefined;
+	if (spec.needsOwn) {
+		// The attacker asks S itself, with the victim's echo identifier, and keeps the genuine stamped answer.
+		net.host('attacker').send(echo('request', A.attacker, A.S, ID_X));
+		net.run(50);
+		own = net.host('attacker').received.find((p) => parsePacket(p).extCount > 0);
+	}
+	if (kind === 'replay-stale') net.run(net.topology.replayWindowMs + 100);
+	return {
+		client: A.client,
+		anycast: A.S,
+		self: spec.from === 'attacker' ? A.attacker : A.terminalA,
+		server: A.serverA,
+		echoId: ID_X,
+		sequences: [1],
+		wallNow: wall(net),
+		stolen: signerOf(net, 'attacker', 'dns2'),
+		...(genuine ? {genuine} : {}),
+		...(own ? {own} : {}),
+	};
 }
 
-test('attack: truncated, duplicated, oversized or misplaced identifier from the Internet side → client', (t) => {
-	const net = converged();
-	openFlow(net);
-	for (const [what, ext, reason] of malformedCases(net)) {
-		const bytes = buildPacket({...decodePacket(echo('reply', A.serverA, A.client, ID_X)), ext});
-		t.log(what);
-		expectDropped(t, net, 'attacker', bytes, 'client', reason);
-	}
-});
-
-test('attack: truncated, duplicated, oversized or misplaced identifier from inside → boundary', (t) => {
-	const net = converged();
-	openFlow(net);
-	for (const [what, ext, reason] of malformedCases(net)) {
-		const bytes = buildPacket({...decodePacket(echo('reply', A.serverA, A.client, ID_X)), ext});
-		t.log(what);
-		expectDropped(t, net, 'terminal-a', bytes, 'boundary', reason);
-	}
-});
+for (const kind of Object.keys(ATTACKS) as AttackKind[]) {
+	const spec: AttackSpec = ATTACKS[kind];
+	test(`attack ${kind}: ${spec.summary} → ${spec.droppedAt} (${spec.reason})`, (t) => {
+		const net = converged();
+		const [genuine] = openFlow(net);
+		t.truthy(genuine, 'the genuine stamped reply was seen at the client node');
+		const packets = craft(kind, context(net, kind, genuine));
+		t.is(packets.length, 1);
+		expectDropped(t, net, spec.from, packets[0]!, spec.droppedAt, spec.reason);
+	});
+}
 
 test('ICMPv6: a Time Exceeded from a router for an open flow passes', (t) => {
 	const net = converged();
