@@ -9,6 +9,7 @@ const suites: Array<[string, () => Promise<{run: Bench}>]> = [
 	['wire', () => import('./wire.js')],
 	['route', () => import('./route.js')],
 	['anycast', () => import('./anycast.js')],
+	['tun', () => import('./tun.js')],
 ];
 
 function fmt(value: number): string {

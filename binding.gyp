@@ -1,0 +1,20 @@
+# node-gyp builds this on `npm install`/`npm ci` (a root binding.gyp with no
+# install script gets `node-gyp rebuild`), against Node's local headers.
+{
+  "targets": [
+    {
+      # The I/O addon: TUN devices and batched UDP links (src/io/native).
+      "target_name": "anyguard_io",
+      "sources": ["src/io/native/anyguard_io.c"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags_c": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+    },
+    {
+      # Reference sender and readers in plain C, the baselines of bench/tun.ts.
+      "target_name": "agio_bench",
+      "type": "executable",
+      "sources": ["src/io/native/agio_bench.c"],
+      "cflags_c": ["-std=gnu11", "-O2", "-Wall", "-Wextra"]
+    }
+  ]
+}
