@@ -365,8 +365,17 @@ export class RouteTable {
 		let best: Candidate[] = NONE;
 		let bestRank = Infinity;
 		let bestMetric = Infinity;
+		let reset = false;
 		for (const c of e.cands) {
-			if (c.origin === 'learned' && (c.stale || (e.fd < INFINITY && c.rd >= e.fd))) continue;
+			if (c.origin === 'learned' && (c.stale || (e.fd < INFINITY && c.rd >= e.fd))) {
+				// The current next hop reporting a worse distance is believed (RFC 2080 §2.4.2:
+				// "the metric is updated" when the datagram is from the same router), and the
+				// feasible distance is reset to it. Without this, every upstream failover would
+				// read as a loss here, and the prefix would be unreachable until the next
+				// periodic update. A new next hop must still meet the feasibility condition.
+				if (c.stale || !prev.some((p) => p.origin === c.origin && p.nh === c.nh && p.source === c.source)) continue;
+				reset = true;
+			}
 			const rank = RANK[c.origin];
 			if (rank < bestRank || (rank === bestRank && c.metric < bestMetric)) {
 				best = [c];
@@ -378,7 +387,7 @@ export class RouteTable {
 		}
 		if (best.length > 1) best.sort((a, b) => a.nh - b.nh || (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
 		if (best.length > 0) {
-			e.fd = Math.min(e.fd, bestMetric);
+			e.fd = reset && best.every((c) => c.origin !== 'learned' || c.rd >= e.fd) ? bestMetric : Math.min(e.fd, bestMetric);
 		} else {
 			if (prev.length > 0) {
 				// Just became unreachable: what is left could not be used, and may route
