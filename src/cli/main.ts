@@ -1,19 +1,59 @@
 #!/usr/bin/env node
 // The anyguard command.
-import {readFileSync} from 'node:fs';
+import {readFileSync, writeFileSync, existsSync, rmSync} from 'node:fs';
+import {fileURLToPath} from 'node:url';
+import {parseArgs} from 'node:util';
+import type {ParseArgsConfig} from 'node:util';
+import {KeyError, generateKeyText} from '../anycast/keys.js';
+import {TopologyError, loadTopology} from '../config/topology.js';
+import {IoError} from '../io/types.js';
+import {files, stateDir} from '../netns/names.js';
+import {SetupError, down, up} from '../netns/setup.js';
 import {readPcap, isWireError} from '../wire/index.js';
 import {describePacket} from './format.js';
 
+export const DEFAULT_TOPOLOGY = fileURLToPath(new URL('../../netns/topologies/default.json', import.meta.url));
+
 const USAGE = `usage: anyguard <command> [arguments]
 
-commands:
+network (as root):
+  up [topology]              create the namespaces, links and role processes; wait for routing
+      [--state DIR] [--no-host-link] [--restart-delay MS] [--host-route-metric N]
+  down [topology]            remove everything up made (idempotent)
+  status [node]              nodes, links, routes and drop counters   [--json]
+  attack <kind> [--count N]  forge responses of one kind and show where they were dropped
+  attack --list              the attack kinds
+  stop-node <node>           stop a role process and keep it stopped (failover drill)
+  start-node <node>          let its supervisor start it again
+
+processes (started by up):
+  node <name> --topology FILE --state DIR       one role process on its TUN and links
+  supervise <name> --topology FILE --state DIR  keep a role process running
+
+tools:
+  probe <address> [--interval MS] [--count N]   DNS "TXT whoami.anyguard" every MS ms; a JSON line per query
+  keygen <hmac-sha256|ed25519> <file>   write a new group key (ed25519: also <file>.pub)
   decode <file.pcap | file.hex | hex>   print each IPv6 packet, one line each
   help                                  this text
+
+The default topology is ${DEFAULT_TOPOLOGY}.
 `;
 
 /** An error meant for the user: printed without a stack trace, exit status 2. */
 export class UsageError extends Error {
 	override readonly name = 'UsageError';
+}
+
+function args(argv: string[], options: ParseArgsConfig['options'], positionals: [number, number]) {
+	let parsed;
+	try {
+		parsed = parseArgs({args: argv, options: options ?? {}, allowPositionals: true, strict: true});
+	} catch (error) {
+		throw new UsageError((error as Error).message);
+	}
+	const [min, max] = positionals;
+	if (parsed.positionals.length < min || parsed.positionals.length > max) throw new UsageError(`expected ${min === max ? min : `${min} to ${max}`} arguments, got ${parsed.positionals.length}\n\n${USAGE}`);
+	return parsed;
 }
 
 function readInput(arg: string): Uint8Array[] {
@@ -43,10 +83,10 @@ function hex(text: string): Uint8Array {
 	return Uint8Array.from(clean.match(/../g) ?? [], (h) => parseInt(h, 16));
 }
 
-function decode(args: string[]): number {
-	if (args.length !== 1) throw new UsageError('decode takes one argument: a pcap file, a hex file or hex text');
+function decode(argv: string[]): number {
+	const {positionals} = args(argv, {}, [1, 1]);
 	let bad = 0;
-	for (const [i, packet] of readInput(args[0]!).entries()) {
+	for (const [i, packet] of readInput(positionals[0]!).entries()) {
 		try {
 			console.log(`${i + 1} ${describePacket(packet)}`);
 		} catch (error) {
@@ -58,11 +98,123 @@ function decode(args: string[]): number {
 	return bad > 0 ? 1 : 0;
 }
 
-export function main(argv: string[]): number {
+function keygen(argv: string[]): number {
+	const {positionals} = args(argv, {}, [2, 2]);
+	const [alg, file] = positionals as [string, string];
+	if (alg !== 'hmac-sha256' && alg !== 'ed25519') throw new UsageError(`unknown algorithm ${alg}: hmac-sha256 or ed25519`);
+	const text = generateKeyText(alg);
+	writeFileSync(file, text.secret, {mode: 0o600});
+	if (text.public) writeFileSync(`${file}.pub`, text.public);
+	console.log(`wrote ${file}${text.public ? ` and ${file}.pub` : ''}`);
+	return 0;
+}
+
+const stateOption = {state: {type: 'string'}} as const;
+
+async function main(argv: string[]): Promise<number> {
 	const [command, ...rest] = argv;
 	switch (command) {
 		case 'decode':
 			return decode(rest);
+		case 'keygen':
+			return keygen(rest);
+		case 'up': {
+			const {positionals, values} = args(rest, {...stateOption, 'no-host-link': {type: 'boolean'}, 'restart-delay': {type: 'string'}, 'host-route-metric': {type: 'string'}}, [0, 1]);
+			const number = (name: string, v: unknown) => {
+				const n = Number(v);
+				if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} takes a whole number, got ${String(v)}`);
+				return n;
+			};
+			await up(positionals[0] ?? DEFAULT_TOPOLOGY, {
+				...(values.state ? {stateRoot: values.state as string} : {}),
+				hostLink: !values['no-host-link'],
+				...(values['restart-delay'] ? {restartDelayMs: number('restart-delay', values['restart-delay'])} : {}),
+				...(values['host-route-metric'] ? {hostRouteMetric: number('host-route-metric', values['host-route-metric'])} : {}),
+			});
+			return 0;
+		}
+		case 'down': {
+			const {positionals, values} = args(rest, stateOption, [0, 1]);
+			await down(positionals[0] ?? DEFAULT_TOPOLOGY, values.state ? {stateRoot: values.state as string} : {});
+			return 0;
+		}
+		case 'status': {
+			const {positionals, values} = args(rest, {...stateOption, json: {type: 'boolean'}, topology: {type: 'string'}}, [0, 1]);
+			const {snapshot, render} = await import('./status.js');
+			const t = loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
+			const o = {...(positionals[0] ? {node: positionals[0]} : {}), ...(values.state ? {stateRoot: values.state as string} : {})};
+			if (o.node && !t.nodes.some((n) => n.name === o.node)) throw new UsageError(`no node named ${o.node} in ${t.file}`);
+			const snap = await snapshot(t, o);
+			console.log(values.json ? JSON.stringify(snap, null, 2) : render(snap, o));
+			return snap.every((s) => s.status) ? 0 : 1;
+		}
+		case 'attack': {
+			const {positionals, values} = args(rest, {...stateOption, topology: {type: 'string'}, count: {type: 'string'}, list: {type: 'boolean'}}, [0, 1]);
+			const {ATTACKS, isAttackKind} = await import('../roles/attacker.js');
+			if (values.list || positionals.length === 0) {
+				for (const [kind, spec] of Object.entries(ATTACKS)) console.log(`${kind.padEnd(22)} from ${spec.from.padEnd(10)} dropped by ${spec.droppedAt.padEnd(8)} (${spec.reason}): ${spec.summary}`);
+				return 0;
+			}
+			const kind = positionals[0]!;
+			if (!isAttackKind(kind)) throw new UsageError(`unknown attack ${kind}; anyguard attack --list shows them`);
+			const t = loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
+			const {runAttack} = await import('./attack.js');
+			const r = await runAttack(t, kind, {
+				...(values.count ? {count: Number(values.count)} : {}),
+				...(values.state ? {stateRoot: values.state as string} : {}),
+				log: (line) => console.log(`  ${line}`),
+			});
+			console.log(`${kind}: ${r.dropped} of ${r.sent} forged packets dropped at ${r.spec.droppedAt} (${r.spec.reason})`);
+			console.log(`victim: ${r.victim.transmitted} pings, ${r.victim.received} genuine replies, ${r.victim.duplicates} duplicates`);
+			return r.dropped === r.sent && r.victim.duplicates === 0 ? 0 : 1;
+		}
+		case 'probe': {
+			const {positionals, values} = args(rest, {interval: {type: 'string'}, count: {type: 'string'}, timeout: {type: 'string'}}, [1, 1]);
+			const {runProbe} = await import('./probe.js');
+			await runProbe({address: positionals[0]!, intervalMs: Number(values.interval ?? 20), count: Number(values.count ?? 100), timeoutMs: Number(values.timeout ?? 1000)});
+			return 0;
+		}
+		case 'stop-node':
+		case 'start-node': {
+			const {positionals, values} = args(rest, {...stateOption, topology: {type: 'string'}}, [1, 1]);
+			const t = loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
+			const name = positionals[0]!;
+			if (!t.nodes.some((n) => n.name === name)) throw new UsageError(`no node named ${name} in ${t.file}`);
+			const dir = stateDir(t, values.state as string | undefined);
+			if (!existsSync(dir)) throw new UsageError(`no running network in ${dir}: run anyguard up first`);
+			if (command === 'stop-node') {
+				writeFileSync(files.stop(dir, name), `${new Date().toISOString()}\n`);
+				const pid = Number(readFileSync(files.pid(dir, name), 'utf8').trim());
+				if (pid > 0) process.kill(pid, 'SIGTERM');
+				console.log(`stopped ${name} (pid ${pid}); anyguard start-node ${name} starts it again`);
+			} else {
+				rmSync(files.stop(dir, name), {force: true});
+				console.log(`${name} will be started by its supervisor`);
+			}
+			return 0;
+		}
+		case 'node': {
+			const {positionals, values} = args(rest, {...stateOption, topology: {type: 'string'}, level: {type: 'string'}}, [1, 1]);
+			const {runNode} = await import('./node.js');
+			await runNode({
+				node: positionals[0]!,
+				topology: (values.topology as string | undefined) ?? DEFAULT_TOPOLOGY,
+				state: (values.state as string | undefined) ?? stateDir(loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY)),
+				...(values.level ? {level: values.level as string} : {}),
+			});
+			return -1; // keeps running
+		}
+		case 'supervise': {
+			const {positionals, values} = args(rest, {...stateOption, topology: {type: 'string'}, 'restart-delay': {type: 'string'}}, [1, 1]);
+			const {runSupervisor} = await import('./supervise.js');
+			runSupervisor({
+				node: positionals[0]!,
+				topology: (values.topology as string | undefined) ?? DEFAULT_TOPOLOGY,
+				state: values.state as string,
+				restartDelayMs: Number(values['restart-delay'] ?? 1000),
+			});
+			return -1;
+		}
 		case undefined:
 		case 'help':
 		case '--help':
@@ -74,13 +226,16 @@ export function main(argv: string[]): number {
 	}
 }
 
-try {
-	process.exitCode = main(process.argv.slice(2));
-} catch (error) {
-	if (error instanceof UsageError) {
-		process.stderr.write(`anyguard: ${error.message}\n`);
-		process.exitCode = 2;
-	} else {
-		throw error;
-	}
-}
+main(process.argv.slice(2)).then(
+	(code) => {
+		if (code >= 0) process.exitCode = code;
+	},
+	(error: unknown) => {
+		if (error instanceof UsageError || error instanceof TopologyError || error instanceof KeyError || error instanceof SetupError || error instanceof IoError) {
+			process.stderr.write(`anyguard: ${error.message}\n`);
+			process.exitCode = 2;
+		} else {
+			throw error;
+		}
+	},
+);

@@ -8,10 +8,33 @@ import type {Server} from 'node:http';
 import type {NodeStatus} from './status.js';
 import {prometheus} from './metrics.js';
 
-export function serveControl(path: string, status: () => NodeStatus): Promise<Server> {
+export interface ControlHandlers {
+	status: () => NodeStatus;
+	/** POST /inject: packets (hex, one per line) handed to the node as if its host had sent them. */
+	inject?: (packets: Uint8Array[]) => number;
+}
+
+export function serveControl(path: string, handlers: ControlHandlers): Promise<Server> {
+	const status = handlers.status;
 	if (existsSync(path)) unlinkSync(path); // a socket left by a crashed predecessor
 	const server = createServer((req, res) => {
 		try {
+			if (req.method === 'POST' && req.url === '/inject' && handlers.inject) {
+				const inject = handlers.inject;
+				let body = '';
+				req.setEncoding('utf8');
+				req.on('data', (chunk: string) => {
+					body += chunk;
+					if (body.length > 16 * 1024 * 1024) req.destroy();
+				});
+				req.on('end', () => {
+					const packets = body.split('\n').map((l) => l.trim()).filter((l) => /^([0-9a-f]{2})+$/i.test(l)).map((l) => Uint8Array.from(Buffer.from(l, 'hex')));
+					const sent = inject(packets);
+					res.writeHead(200, {'content-type': 'application/json'});
+					res.end(JSON.stringify({received: packets.length, injected: sent}));
+				});
+				return;
+			}
 			if (req.method === 'GET' && req.url === '/status') {
 				res.writeHead(200, {'content-type': 'application/json'});
 				res.end(JSON.stringify(status()));
@@ -20,7 +43,7 @@ export function serveControl(path: string, status: () => NodeStatus): Promise<Se
 				res.end(prometheus(status()));
 			} else {
 				res.writeHead(404, {'content-type': 'text/plain'});
-				res.end('not found: GET /status or /metrics\n');
+				res.end('not found: GET /status, GET /metrics or POST /inject\n');
 			}
 		} catch (error) {
 			res.writeHead(500, {'content-type': 'text/plain'});
@@ -54,4 +77,20 @@ export function queryControl(path: string, what: '/status' | '/metrics', timeout
 
 export async function queryStatus(path: string, timeoutMs = 1000): Promise<NodeStatus> {
 	return JSON.parse(await queryControl(path, '/status', timeoutMs)) as NodeStatus;
+}
+
+/** Hands `packets` to the node at `path` as if its host had sent them. */
+export function injectPackets(path: string, packets: Uint8Array[], timeoutMs = 2000): Promise<{received: number; injected: number}> {
+	const body = packets.map((p) => Buffer.from(p).toString('hex')).join('\n') + '\n';
+	return new Promise((resolve, reject) => {
+		const req = request({socketPath: path, path: '/inject', method: 'POST', timeout: timeoutMs, headers: {'content-type': 'text/plain', 'content-length': Buffer.byteLength(body)}}, (res) => {
+			let text = '';
+			res.setEncoding('utf8');
+			res.on('data', (chunk: string) => (text += chunk));
+			res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(text) as {received: number; injected: number}) : reject(new Error(`${path}/inject: HTTP ${res.statusCode}: ${text.trim()}`))));
+		});
+		req.on('timeout', () => req.destroy(new Error(`${path}: no answer within ${timeoutMs} ms`)));
+		req.on('error', reject);
+		req.end(body);
+	});
 }

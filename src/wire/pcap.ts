@@ -65,8 +65,12 @@ function linkHeaderLength(linkType: number): number {
 	}
 }
 
-/** Reads every record of a pcap file, stripping link-layer headers. Throws WireError on a malformed file. */
-export function readPcap(file: Uint8Array): {linkType: number; packets: PcapPacket[]} {
+/**
+ * Reads every record of a pcap file, stripping link-layer headers. Throws
+ * WireError on a malformed file; with `partial`, a record cut short at the
+ * end (a capture stopped mid-write) ends the list instead.
+ */
+export function readPcap(file: Uint8Array, options: {partial?: boolean} = {}): {linkType: number; packets: PcapPacket[]} {
 	if (file.length < PCAP_HEADER_LEN) throw new WireError('truncated', 'pcap file shorter than its header');
 	const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
 	const magic = view.getUint32(0, true);
@@ -80,13 +84,19 @@ export function readPcap(file: Uint8Array): {linkType: number; packets: PcapPack
 	const packets: PcapPacket[] = [];
 	let pos = PCAP_HEADER_LEN;
 	while (pos < file.length) {
-		if (pos + PCAP_RECORD_HEADER_LEN > file.length) throw new WireError('truncated', `pcap record header at ${pos} cut short`, pos);
+		if (pos + PCAP_RECORD_HEADER_LEN > file.length) {
+			if (options.partial) break;
+			throw new WireError('truncated', `pcap record header at ${pos} cut short`, pos);
+		}
 		const sec = view.getUint32(pos, little);
 		const frac = view.getUint32(pos + 4, little);
 		const caplen = view.getUint32(pos + 8, little);
 		const origlen = view.getUint32(pos + 12, little);
 		const start = pos + PCAP_RECORD_HEADER_LEN;
-		if (start + caplen > file.length) throw new WireError('truncated', `pcap record at ${pos} cut short`, pos);
+		if (start + caplen > file.length) {
+			if (options.partial) break;
+			throw new WireError('truncated', `pcap record at ${pos} cut short`, pos);
+		}
 		const frame = file.subarray(start, start + caplen);
 		const skip = linkHeaderLength(linkType);
 		if (skip < 0) throw new WireError('bad-value', `pcap link type ${linkType} is not supported`);

@@ -1,0 +1,152 @@
+// `anyguard attack <kind>`: one row of the attack table against the running
+// network. The client pings S with a known echo identifier; the attacker (or
+// terminal-a) forges responses to that flow and its node sends them; the
+// drop counters say where each was stopped. Replays need genuine stamped
+// responses: an eavesdropper's copy is taken with tcpdump on the client's
+// link (the lab grants the attacker that view), and the attacker's own
+// answers are taken on its TUN.
+import {spawn, spawnSync} from 'node:child_process';
+import type {ChildProcess} from 'node:child_process';
+import {existsSync, mkdtempSync, readFileSync, rmSync, statSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {loadKeyMaterial} from '../anycast/keys.js';
+import {ALG_BY_NAME} from '../anycast/option.js';
+import type {Group} from '../anycast/group.js';
+import {keyPath} from '../config/topology.js';
+import type {Topology} from '../config/topology.js';
+import {injectPackets, queryStatus} from '../node/control.js';
+import {ATTACKS, craft} from '../roles/attacker.js';
+import type {AttackKind, AttackSpec} from '../roles/attacker.js';
+import {TUN_NAME, files, linkIfname, namespace, stateDir, underlayAddress} from '../netns/names.js';
+import {parseAddr} from '../util/addr.js';
+import {readPcap} from '../wire/pcap.js';
+
+export interface AttackResult {
+	kind: AttackKind;
+	spec: AttackSpec;
+	sent: number;
+	/** Drops for the expected reason at the expected node during the attack. */
+	dropped: number;
+	/** The victim's ping: replies it printed, and duplicates (a forged reply getting through shows as DUP!). */
+	victim: {transmitted: number; received: number; duplicates: number; output: string};
+}
+
+export interface AttackOptions {
+	count?: number;
+	echoId?: number;
+	stateRoot?: string;
+	log?: (line: string) => void;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts tcpdump in `ns` on `dev`; returns a function that stops it and reads the packets (link-layer headers removed). */
+async function capture(ns: string, dev: string, filter: string, dir: string, name: string): Promise<{child: ChildProcess; stop: () => Promise<Uint8Array[]>}> {
+	const file = join(dir, `${name}.pcap`);
+	const child = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', dev, '--immediate-mode', '-U', '-n', '-w', file, filter], {stdio: 'ignore'});
+	// tcpdump writes the file header once it is listening.
+	for (let i = 0; i < 60 && !(existsSync(file) && statSync(file).size >= 24); i++) await sleep(50);
+	await sleep(100);
+	return {
+		child,
+		stop: async () => {
+			child.kill('SIGINT');
+			await new Promise((r) => child.once('exit', r));
+			return readPcap(readFileSync(file), {partial: true}).packets.map((p) => p.data);
+		},
+	};
+}
+
+/** The genuine stamped responses inside the UDP underlay datagrams captured on the client's link. */
+function innerPackets(frames: Uint8Array[]): Uint8Array[] {
+	// Ethernet was stripped by readPcap: an outer IPv6 header (40) and UDP (8) wrap the inner packet.
+	return frames.filter((f) => f.length > 48 + 40 && f[6] === 17).map((f) => f.slice(48));
+}
+
+/** A signing key of another group than `S`'s, which the attacker holds (a compromised server of another service). */
+function stolenKey(t: Topology, S: string): Group | undefined {
+	const attacker = t.nodes.find((n) => n.role === 'attacker');
+	const g = t.groups.find((x) => attacker?.groups?.includes(x.name) && x.key && x.anycast !== S);
+	if (!g?.key) return undefined;
+	return {anycast: parseAddr(g.anycast), alg: ALG_BY_NAME[g.alg], keyId: g.keyId, keys: loadKeyMaterial(g.alg, keyPath(t, g.key), 'sign'), servers: []};
+}
+
+function pingStats(output: string): {transmitted: number; received: number; duplicates: number} {
+	const m = /(\d+) packets transmitted, (\d+) received(?:, \+(\d+) duplicates)?/.exec(output);
+	return {transmitted: Number(m?.[1] ?? 0), received: Number(m?.[2] ?? 0), duplicates: Number(m?.[3] ?? 0)};
+}
+
+export async function runAttack(t: Topology, kind: AttackKind, o: AttackOptions = {}): Promise<AttackResult> {
+	const spec: AttackSpec = ATTACKS[kind];
+	const log = o.log ?? (() => {});
+	const state = stateDir(t, o.stateRoot);
+	const count = o.count ?? 5;
+	const echoId = o.echoId ?? 0x4242;
+	const client = t.nodes.find((n) => n.role === 'client')!;
+	const group = t.groups.find((g) => client.groups?.[0] === g.name) ?? t.groups[0]!;
+	const S = group.anycast;
+	const from = t.nodes.find((n) => n.name === spec.from);
+	if (!from?.host) throw new Error(`the topology has no ${spec.from} with a host address`);
+	const server = t.nodes.find((n) => n.name === group.servers[0])!;
+	const dir = mkdtempSync(join(tmpdir(), 'anyguard-attack-'));
+	try {
+		const before = (await queryStatus(files.socket(state, spec.droppedAt))).counters.drops[spec.reason];
+		const clientNs = namespace(t, client.name);
+		const clientLink = t.links.find((l) => l.a === client.name || l.b === client.name)!;
+		const clientPeer = clientLink.a === client.name ? clientLink.b : clientLink.a;
+		// What arrives at the client from its neighbour (pcap's "inbound" does not hold on a veth here).
+		const eavesdrop = spec.needsGenuine ? await capture(clientNs, linkIfname(clientPeer), `udp and src host ${underlayAddress(clientLink, clientPeer)}`, dir, 'eavesdrop') : undefined;
+		// The victim's flow: a kernel ping with a known identifier, slow enough to interleave the forgeries.
+		log(`victim: ping -6 -e ${echoId} -c ${count} ${S} in ${clientNs}`);
+		const victim = spawn('ip', ['netns', 'exec', clientNs, 'ping', '-6', '-n', '-e', String(echoId), '-c', String(count), '-i', '0.3', '-W', '1', S], {stdio: ['ignore', 'pipe', 'pipe']});
+		let output = '';
+		victim.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+		const victimDone = new Promise<void>((r) => victim.once('exit', () => r()));
+		// Strike once the flow is open and the first genuine reply is in.
+		for (let i = 0; i < 40 && !/bytes from/.test(output); i++) await sleep(50);
+		await sleep(50);
+		let genuine: Uint8Array | undefined;
+		if (eavesdrop) {
+			const frames = await eavesdrop.stop();
+			genuine = innerPackets(frames).find((p) => p[6] === 60);
+			if (!genuine) throw new Error('no genuine stamped response was captured on the client link');
+			log(`eavesdropped a genuine stamped response (${genuine.length} bytes)`);
+			if (kind === 'replay-stale') {
+				log(`waiting ${t.replayWindowMs + 200} ms for it to leave the replay window`);
+				await sleep(t.replayWindowMs + 200);
+			}
+		}
+		let own: Uint8Array | undefined;
+		if (spec.needsOwn) {
+			const ns = namespace(t, spec.from);
+			const tap = await capture(ns, TUN_NAME, 'ip6', dir, 'own');
+			spawnSync('ip', ['netns', 'exec', ns, 'ping', '-6', '-n', '-e', String(echoId), '-c', '1', '-W', '1', S]);
+			own = (await tap.stop()).find((p) => p[6] === 60);
+			if (!own) throw new Error(`no genuine stamped answer reached ${spec.from}'s TUN`);
+			log(`${spec.from} asked S itself and kept the genuine stamped answer`);
+		}
+		const stolen = spec.needsStolenKey ? stolenKey(t, S) : undefined;
+		if (spec.needsStolenKey && !stolen) throw new Error('the attacker holds no key of another group (topology: attacker.groups)');
+		const packets = craft(kind, {
+			client: parseAddr(client.host!.address),
+			anycast: parseAddr(S),
+			self: parseAddr(from.host.address),
+			server: parseAddr(server.host!.address),
+			echoId,
+			sequences: Array.from({length: count}, (_, i) => i + 1),
+			wallNow: Date.now(),
+			...(stolen ? {stolen} : {}),
+			...(genuine ? {genuine} : {}),
+			...(own ? {own} : {}),
+		});
+		const result = await injectPackets(files.socket(state, spec.from), packets);
+		log(`${spec.from} sent ${result.injected} forged packets (${spec.summary})`);
+		await victimDone;
+		await sleep(200);
+		const after = (await queryStatus(files.socket(state, spec.droppedAt))).counters.drops[spec.reason];
+		return {kind, spec, sent: result.injected, dropped: after - before, victim: {...pingStats(output), output}};
+	} finally {
+		rmSync(dir, {recursive: true, force: true});
+	}
+}

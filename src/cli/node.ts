@@ -1,0 +1,113 @@
+// `anyguard node <name>`: one role process, attached to its namespace's TUN
+// and to one UDP link per topology link. `anyguard up` starts one of these
+// in each namespace, under a supervisor.
+import {mkdirSync} from 'node:fs';
+import {loadTopology} from '../config/topology.js';
+import {openTun} from '../io/tun.js';
+import {openUdpLink} from '../io/udp-link.js';
+import type {PacketPort} from '../io/types.js';
+import {serveControl} from '../node/control.js';
+import type {AttachedPort} from '../node/node.js';
+import {buildStack} from '../node/stack.js';
+import {nodeStatus} from '../node/status.js';
+import {LINK_PORT, TUN_NAME, files, findLink, linkIfname, underlayAddress} from '../netns/names.js';
+import {SystemClock} from '../util/clock.js';
+import {createLogger} from '../util/log.js';
+import type {Logger} from '../util/log.js';
+import type {DropReason} from '../node/drop.js';
+
+export interface NodeProcessOptions {
+	topology: string;
+	node: string;
+	state: string;
+	level?: string;
+}
+
+/** Wires a port's batches into the node: one call per packet, no copies. */
+function pump(port: PacketPort, attached: AttachedPort, receive: (p: AttachedPort, buf: Uint8Array, off: number, len: number) => void): void {
+	port.onReceive((buf, offsets, lengths, count) => {
+		for (let i = 0; i < count; i++) receive(attached, buf, offsets[i]!, lengths[i]!);
+	});
+}
+
+/** Drops are logged at debug level one by one, and summarized at info level at most once a second. */
+function dropLogger(log: Logger): (reason: DropReason) => void {
+	const pending = new Map<DropReason, number>();
+	const timer = setInterval(() => {
+		if (pending.size === 0) return;
+		log.info('drops', Object.fromEntries(pending));
+		pending.clear();
+	}, 1000);
+	timer.unref();
+	return (reason) => {
+		pending.set(reason, (pending.get(reason) ?? 0) + 1);
+		if (log.isDebugEnabled()) log.debug('drop', {reason});
+	};
+}
+
+export async function runNode(options: NodeProcessOptions): Promise<void> {
+	mkdirSync(options.state, {recursive: true});
+	const t = loadTopology(options.topology);
+	const log = createLogger(options.node, {file: files.log(options.state, options.node), level: options.level ?? 'info'});
+	const started = Date.now();
+	const onDrop = dropLogger(log);
+	const stack = buildStack(t, options.node, {clock: new SystemClock(), wallNow: () => Date.now(), onDrop: (reason) => onDrop(reason)});
+	const ports: Array<[string, PacketPort]> = [];
+	const fail = (what: string) => (error: Error) => {
+		log.error(`${what} stopped: ${error.message}`);
+		process.exit(1);
+	};
+
+	const tun = openTun(TUN_NAME);
+	ports.push(['host', tun]);
+	tun.onError(fail(`TUN ${TUN_NAME}`));
+	const host = stack.attachHost((buf, off, len) => tun.send(buf, off, len), tun.mtu);
+	pump(tun, host, (p, b, o, l) => stack.node.receive(p, b, o, l));
+
+	for (const end of stack.links) {
+		const link = findLink(t, options.node, end.peer);
+		const ifname = linkIfname(end.peer);
+		const udp = openUdpLink({
+			name: ifname,
+			local: {address: underlayAddress(link, options.node), ifname, port: LINK_PORT},
+			peer: {address: underlayAddress(link, end.peer), port: LINK_PORT},
+		});
+		ports.push([end.id, udp]);
+		udp.onError(fail(`link ${ifname}`));
+		const attached = stack.attachLink(end.id, (buf, off, len) => udp.send(buf, off, len));
+		pump(udp, attached, (p, b, o, l) => stack.node.receive(p, b, o, l));
+		log.child({link: end.peer}).info('link attached', {ifname, mtu: end.mtu, cost: end.cost});
+	}
+
+	stack.start();
+	const ioStats = (name: string) => {
+		const port = ports.find(([n]) => n === name)?.[1];
+		return port ? ({...port.stats()} as unknown as Record<string, number>) : undefined;
+	};
+	const server = await serveControl(files.socket(options.state, options.node), {
+		status: () => nodeStatus(stack, started, ioStats),
+		// Forged traffic for the attack drills, into the pipeline as if the host had sent it: the attacker and the insider terminals only.
+		...(stack.spec.role === 'attacker' || stack.spec.role === 'terminal'
+			? {
+					inject: (packets: Uint8Array[]) => {
+						for (const p of packets) stack.node.receive(host, p, 0, p.length);
+						log.info('injected', {packets: packets.length});
+						return packets.length;
+					},
+				}
+			: {}),
+	});
+	log.info('started', {role: stack.spec.role, pid: process.pid, links: stack.links.length});
+
+	const stop = (signal: string) => {
+		log.info('stopping', {signal});
+		stack.stop();
+		for (const [, port] of ports) port.close();
+		server.close();
+		setTimeout(() => process.exit(0), 50).unref();
+	};
+	process.once('SIGTERM', () => stop('SIGTERM'));
+	process.once('SIGINT', () => stop('SIGINT'));
+	// Keep the process alive: the ports' polls are what it waits on, and they may be unref'd.
+	setInterval(() => {}, 1 << 30);
+}

@@ -1,0 +1,74 @@
+// `anyguard status [node]`: what every node of a running network is doing,
+// read from the control sockets. Tables for people, --json for scripts.
+import {queryStatus} from '../node/control.js';
+import type {NodeStatus} from '../node/status.js';
+import {DROP_REASONS} from '../node/drop.js';
+import type {Topology} from '../config/topology.js';
+import {files, stateDir} from '../netns/names.js';
+
+export interface StatusOptions {
+	node?: string;
+	stateRoot?: string;
+}
+
+export type Snapshot = Array<{name: string; role: string; status: NodeStatus | null; error?: string}>;
+
+export async function snapshot(t: Topology, o: StatusOptions = {}): Promise<Snapshot> {
+	const dir = stateDir(t, o.stateRoot);
+	const nodes = t.nodes.filter((n) => !o.node || n.name === o.node);
+	return Promise.all(
+		nodes.map(async (n) => {
+			try {
+				return {name: n.name, role: n.role, status: await queryStatus(files.socket(dir, n.name), 1000)};
+			} catch (error) {
+				return {name: n.name, role: n.role, status: null, error: (error as NodeJS.ErrnoException).code ?? (error as Error).message};
+			}
+		}),
+	);
+}
+
+export function table(header: string[], rows: string[][]): string {
+	const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+	return [header, ...rows].map((r) => r.map((c, i) => (c ?? '').padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+function duration(ms: number): string {
+	const s = Math.floor(ms / 1000);
+	return s < 120 ? `${s}s` : s < 7200 ? `${Math.floor(s / 60)}m` : `${Math.floor(s / 3600)}h`;
+}
+
+export function render(snap: Snapshot, o: StatusOptions = {}): string {
+	const out: string[] = [];
+	out.push(
+		'NODES',
+		table(
+			['node', 'role', 'state', 'pid', 'uptime', 'rx', 'tx', 'forwarded', 'stamped', 'verified', 'dropped'],
+			snap.map(({name, role, status, error}) => {
+				if (!status) return [name, role, `down (${error})`];
+				const c = status.counters;
+				const dropped = DROP_REASONS.reduce((n, r) => n + c.drops[r], 0);
+				return [name, role, 'up', String(status.pid), duration(status.uptimeMs), String(c.rxPackets), String(c.txPackets), String(c.forwarded), String(c.stamped), String(c.verified), String(dropped)];
+			}),
+		),
+	);
+	const links = snap.flatMap(({name, status}) =>
+		(status?.ports ?? []).map((p) => {
+			const bfd = status!.bfd.find((b) => b.link === p.name);
+			return [name, p.name, p.kind, p.zone ?? '', String(p.mtu), bfd ? bfd.state : p.kind === 'host' ? '' : 'no session', String(p.counters.rxPackets), String(p.counters.txPackets), String(p.counters.txFailed)];
+		}),
+	);
+	out.push('', 'LINKS', table(['node', 'port', 'kind', 'zone', 'mtu', 'bfd', 'rx', 'tx', 'tx failed'], links));
+	for (const {name, status} of snap) {
+		if (!status || (!o.node && status.role !== 'boundary' && status.role !== 'client')) continue;
+		out.push('', `ROUTES ${name}   (* selected; anycast routes pick the nearest server)`);
+		out.push(
+			...status.routes.map((r) => {
+				const dev = r.via.startsWith('via ') ? `via ${r.via.slice(4).split('%')[0]} dev ${r.via.split('%')[1]}` : r.via.startsWith('direct ') ? `dev ${r.via.slice(7)}` : 'local';
+				return `${r.selected ? '*' : ' '} ${r.prefix} ${dev} proto ${r.origin} metric ${r.metric}${r.anycast ? ' anycast' : ''}`;
+			}),
+		);
+	}
+	const drops = snap.flatMap(({name, status}) => (status ? DROP_REASONS.filter((r) => status.counters.drops[r] > 0).map((r) => [name, r, String(status.counters.drops[r])]) : []));
+	out.push('', 'DROPS', drops.length > 0 ? table(['node', 'reason', 'count'], drops) : '(none)');
+	return out.join('\n');
+}

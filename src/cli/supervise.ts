@@ -1,0 +1,54 @@
+// `anyguard supervise <node>`: keeps one role process running in its
+// namespace. A process that exits is started again after a delay, unless the
+// node was stopped on purpose (a stop file in the state directory, made by
+// `anyguard stop-node`); removing that file (`anyguard start-node`) starts it.
+import {spawn} from 'node:child_process';
+import type {ChildProcess} from 'node:child_process';
+import {existsSync, rmSync, writeFileSync} from 'node:fs';
+import {files} from '../netns/names.js';
+import {selfCommand} from '../netns/setup.js';
+
+export interface SuperviseOptions {
+	node: string;
+	topology: string;
+	state: string;
+	restartDelayMs: number;
+}
+
+function stamp(): string {
+	return new Date().toISOString();
+}
+
+export function runSupervisor(o: SuperviseOptions): void {
+	writeFileSync(files.supervisorPid(o.state, o.node), `${process.pid}\n`);
+	let child: ChildProcess | undefined;
+	let stopping = false;
+	let starts = 0;
+	const start = () => {
+		if (stopping) return;
+		if (existsSync(files.stop(o.state, o.node))) {
+			setTimeout(start, 100); // stopped on purpose: wait for start-node
+			return;
+		}
+		starts++;
+		const [exe, ...args] = selfCommand();
+		child = spawn(exe!, [...args, 'node', o.node, '--topology', o.topology, '--state', o.state], {stdio: ['ignore', 'inherit', 'inherit']});
+		writeFileSync(files.pid(o.state, o.node), `${child.pid}\n`);
+		console.log(`${stamp()} supervise ${o.node}: started role process ${child.pid} (start ${starts})`);
+		child.on('exit', (code, signal) => {
+			rmSync(files.pid(o.state, o.node), {force: true});
+			if (stopping) return process.exit(0);
+			console.log(`${stamp()} supervise ${o.node}: role process exited (${signal ?? `code ${code}`}); restarting in ${o.restartDelayMs} ms`);
+			setTimeout(start, o.restartDelayMs);
+		});
+	};
+	const stop = () => {
+		stopping = true;
+		if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+		else process.exit(0);
+		setTimeout(() => process.exit(0), 3000).unref();
+	};
+	process.on('SIGTERM', stop);
+	process.on('SIGINT', stop);
+	start();
+}

@@ -1,0 +1,66 @@
+// Names and numbers the setup (`anyguard up`) and the role processes
+// (`anyguard node`) must agree on. Everything derives from the topology.
+import {join} from 'node:path';
+import {ALG_BY_NAME, identifierLength} from '../anycast/option.js';
+import type {Topology, TopologyLink} from '../config/topology.js';
+
+/** UDP port of the underlay: one inner IPv6 packet per datagram, both ends. */
+export const LINK_PORT = 6464;
+/** IPv6 (40) + UDP (8) around each inner packet on the veth. */
+export const UNDERLAY_OVERHEAD = 48;
+export const TUN_NAME = 'tun0';
+/** The client namespace's end of the veth to the host's root namespace. */
+export const HOST_LINK_IFNAME = 'to-host';
+export const DEFAULT_STATE_ROOT = '/run/anyguard';
+
+export function namespace(t: Topology, node: string): string {
+	return `${t.prefix}${node}`;
+}
+
+/** The veth end in `node`'s namespace that leads to `peer` (≤ 15 characters: names are ≤ 12). */
+export function linkIfname(peer: string): string {
+	return `to-${peer}`;
+}
+
+/** Underlay link-local address of each end: fe80::1 on the topology's `a` side, fe80::2 on `b`. */
+export function underlayAddress(link: TopologyLink, node: string): string {
+	return link.a === node ? 'fe80::1' : 'fe80::2';
+}
+
+export function findLink(t: Topology, node: string, peer: string): TopologyLink {
+	const link = t.links.find((l) => (l.a === node && l.b === peer) || (l.a === peer && l.b === node));
+	if (!link) throw new Error(`no link between ${node} and ${peer}`);
+	return link;
+}
+
+/** The root namespace's end of the veth to the client, and its address in the client's prefix. */
+export function hostVeth(t: Topology): string {
+	return `${t.prefix}host`;
+}
+
+export function stateDir(t: Topology, root = DEFAULT_STATE_ROOT): string {
+	return join(root, t.prefix.replace(/-$/, ''));
+}
+
+export const files = {
+	log: (dir: string, node: string) => join(dir, `${node}.log`),
+	pid: (dir: string, node: string) => join(dir, `${node}.pid`),
+	supervisorPid: (dir: string, node: string) => join(dir, `${node}.supervisor.pid`),
+	socket: (dir: string, node: string) => join(dir, `${node}.sock`),
+	stop: (dir: string, node: string) => join(dir, `${node}.stopped`),
+	/** The absolute path of the topology the network was brought up with. */
+	topology: (dir: string) => join(dir, 'topology.path'),
+};
+
+/**
+ * TUN MTU of a node: the link MTU, less the largest stamp it adds for a
+ * server, so the kernel's responses still fit the link once stamped
+ * (docs/protocol.md §8).
+ */
+export function tunMtu(t: Topology, node: string): number {
+	const spec = t.nodes.find((n) => n.name === node)!;
+	const linkMtu = Math.min(...t.links.filter((l) => l.a === node || l.b === node).map((l) => l.mtu));
+	if (spec.role !== 'server') return linkMtu;
+	const stamp = Math.max(0, ...(spec.groups ?? []).map((g) => 2 + 2 + identifierLength(ALG_BY_NAME[t.groups.find((x) => x.name === g)!.alg])));
+	return linkMtu - ((stamp + 7) & ~7);
+}

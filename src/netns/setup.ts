@@ -1,0 +1,322 @@
+// `anyguard up` and `anyguard down`: the namespaces, veths, TUNs, addresses
+// and routes of a topology, the role processes under their supervisors, the
+// DNS service on the servers, and the link from the host's root namespace to
+// the client. Every step is an external command, shown as it runs.
+import {spawn, spawnSync} from 'node:child_process';
+import {existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
+import {join, resolve} from 'node:path';
+import {queryStatus} from '../node/control.js';
+import type {NodeStatus} from '../node/status.js';
+import {loadTopology} from '../config/topology.js';
+import type {Topology, TopologyNode} from '../config/topology.js';
+import {formatAddr, parseAddr, parsePrefix} from '../util/addr.js';
+import {HOST_LINK_IFNAME, TUN_NAME, UNDERLAY_OVERHEAD, files, hostVeth, linkIfname, namespace, stateDir, tunMtu, underlayAddress} from './names.js';
+
+export class SetupError extends Error {
+	override readonly name = 'SetupError';
+	constructor(
+		readonly code: 'missing-tool' | 'command-failed' | 'not-root' | 'busy' | 'not-converged',
+		message: string,
+	) {
+		super(message);
+	}
+}
+
+export interface Progress {
+	step(text: string): void;
+	detail(text: string): void;
+}
+
+export const consoleProgress = (quiet = false): Progress => ({
+	step: (text) => process.stderr.write(`• ${text}\n`),
+	detail: (text) => {
+		if (!quiet) process.stderr.write(`    ${text}\n`);
+	},
+});
+
+/** Debian packages that provide the tools `up` runs. */
+export const TOOLS: Record<string, string> = {ip: 'iproute2', dnsmasq: 'dnsmasq', dig: 'dnsutils', ping: 'iputils-ping'};
+
+export function missingTools(): string[] {
+	return Object.keys(TOOLS).filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
+}
+
+function run(progress: Progress, args: string[], okIf?: RegExp): void {
+	progress.detail(args.join(' '));
+	const r = spawnSync(args[0]!, args.slice(1), {encoding: 'utf8'});
+	if (r.status !== 0 && !(okIf && okIf.test(r.stderr))) {
+		throw new SetupError('command-failed', `${args.join(' ')} failed (${r.status ?? r.signal}): ${(r.stderr || r.stdout || r.error?.message || '').trim()}`);
+	}
+}
+
+/** How to run this program again: the same node, loader flags and entry script. */
+export function selfCommand(): string[] {
+	return [process.execPath, ...process.execArgv, process.argv[1]!];
+}
+
+/** The address each server answers DNS on: all the anycast addresses it holds. */
+function anycastAddresses(t: Topology, spec: TopologyNode): string[] {
+	return spec.role === 'server' ? (spec.groups ?? []).map((g) => t.groups.find((x) => x.name === g)!.anycast) : [];
+}
+
+export function clientNode(t: Topology): TopologyNode | undefined {
+	return t.nodes.find((n) => n.role === 'client');
+}
+
+/** Root namespace ↔ client: the client's first host prefix, ::1 on the client side, ::100 on the host side. */
+export function hostLinkAddresses(t: Topology): {client: string; host: string; len: number} | undefined {
+	const client = clientNode(t);
+	const prefix = client?.host?.prefixes?.[0];
+	if (!prefix) return undefined;
+	const {addr, len} = parsePrefix(prefix);
+	const at = (last: number) => {
+		const a = addr.slice();
+		a[14] = last >> 8;
+		a[15] = last & 0xff;
+		return formatAddr(a);
+	};
+	return {client: at(1), host: at(0x100), len};
+}
+
+export interface UpOptions {
+	stateRoot?: string;
+	/** Link the host's root namespace to the client (default true). */
+	hostLink?: boolean;
+	/** Seconds to wait for routing to converge. */
+	timeoutS?: number;
+	/** Restart delay of the supervisors, ms. */
+	restartDelayMs?: number;
+	/**
+	 * Metric of the host's routes to the network. A second network (a test
+	 * beside a running demo) with a lower metric takes the host's traffic
+	 * while it is up, instead of failing on routes that exist.
+	 */
+	hostRouteMetric?: number;
+	progress?: Progress;
+}
+
+export async function up(topologyFile: string, options: UpOptions = {}): Promise<{state: string; convergedMs: number}> {
+	const progress = options.progress ?? consoleProgress();
+	const t = loadTopology(topologyFile);
+	if (process.getuid?.() !== 0) throw new SetupError('not-root', 'anyguard up needs root: it creates network namespaces');
+	const missing = missingTools();
+	if (missing.length > 0)
+		throw new SetupError('missing-tool', `missing ${missing.join(', ')}: install with apt-get install -y ${[...new Set(missing.map((m) => TOOLS[m]))].join(' ')}`);
+	const state = stateDir(t, options.stateRoot);
+	const taken = t.nodes.map((n) => namespace(t, n.name)).filter((ns) => existsSync(`/run/netns/${ns}`));
+	if (taken.length > 0) throw new SetupError('busy', `namespaces ${taken.join(', ')} exist already: run \`anyguard down\` first`);
+	const hostLink = options.hostLink ?? true;
+	if (hostLink && existsSync(`/sys/class/net/${hostVeth(t)}`)) throw new SetupError('busy', `${hostVeth(t)} exists already: run \`anyguard down\` first`);
+	const started = Date.now();
+	mkdirSync(state, {recursive: true});
+	// The role processes read the topology (and its key files, relative to it) from where it is.
+	const topologyPath = resolve(topologyFile);
+	writeFileSync(files.topology(state), `${topologyPath}\n`);
+
+	try {
+		progress.step(`namespaces: ${t.nodes.length} (${t.prefix}*)`);
+		for (const n of t.nodes) {
+			const ns = namespace(t, n.name);
+			run(progress, ['ip', 'netns', 'add', ns]);
+			run(progress, ['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+		}
+		progress.step(`links: ${t.links.length} veth pairs, underlay MTU inner + ${UNDERLAY_OVERHEAD}`);
+		for (const l of t.links) {
+			const [a, b] = [namespace(t, l.a), namespace(t, l.b)];
+			run(progress, ['ip', 'link', 'add', linkIfname(l.b), 'netns', a, 'type', 'veth', 'peer', 'name', linkIfname(l.a), 'netns', b]);
+			for (const [ns, node, peer] of [
+				[a, l.a, l.b],
+				[b, l.b, l.a],
+			] as const) {
+				const dev = linkIfname(peer);
+				// addrgenmode none: no automatic link-local, so no DAD and no router solicitations; the underlay address is ours.
+				run(progress, ['ip', '-n', ns, 'link', 'set', 'dev', dev, 'addrgenmode', 'none', 'mtu', String(l.mtu + UNDERLAY_OVERHEAD)]);
+				run(progress, ['ip', '-n', ns, 'addr', 'add', `${underlayAddress(l, node)}/64`, 'dev', dev, 'nodad']);
+				run(progress, ['ip', '-n', ns, 'link', 'set', 'dev', dev, 'up']);
+			}
+		}
+		progress.step('TUN devices, host addresses and routes');
+		for (const n of t.nodes) {
+			const ns = namespace(t, n.name);
+			run(progress, ['ip', '-n', ns, 'tuntap', 'add', 'dev', TUN_NAME, 'mode', 'tun']);
+			run(progress, ['ip', '-n', ns, 'link', 'set', 'dev', TUN_NAME, 'addrgenmode', 'none', 'mtu', String(tunMtu(t, n.name)), 'up']);
+			if (!n.host) continue;
+			for (const addr of [n.host.address, ...anycastAddresses(t, n)]) run(progress, ['ip', '-n', ns, 'addr', 'add', `${addr}/128`, 'dev', TUN_NAME, 'nodad']);
+			// Everything the host sends goes to its node; its node decides.
+			run(progress, ['ip', '-n', ns, '-6', 'route', 'add', 'default', 'dev', TUN_NAME]);
+		}
+		const client = clientNode(t);
+		const hostAddrs = hostLinkAddresses(t);
+		if (hostLink && client && hostAddrs) {
+			progress.step(`host link: ${hostVeth(t)} ${hostAddrs.host} ↔ ${namespace(t, client.name)} ${hostAddrs.client}`);
+			const ns = namespace(t, client.name);
+			run(progress, ['ip', 'link', 'add', hostVeth(t), 'type', 'veth', 'peer', 'name', HOST_LINK_IFNAME, 'netns', ns]);
+			run(progress, ['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
+			run(progress, ['ip', '-n', ns, 'addr', 'add', `${hostAddrs.client}/${hostAddrs.len}`, 'dev', HOST_LINK_IFNAME, 'nodad']);
+			run(progress, ['ip', '-n', ns, 'link', 'set', 'dev', HOST_LINK_IFNAME, 'up']);
+			run(progress, ['ip', 'addr', 'add', `${hostAddrs.host}/${hostAddrs.len}`, 'dev', hostVeth(t), 'nodad']);
+			run(progress, ['ip', 'link', 'set', 'dev', hostVeth(t), 'up']);
+			const metric = String(options.hostRouteMetric ?? 1024);
+			for (const p of networkPrefixes(t)) run(progress, ['ip', '-6', 'route', 'add', p, 'via', hostAddrs.client, 'dev', hostVeth(t), 'metric', metric]);
+		}
+		progress.step('DNS service on the anycast servers (dnsmasq)');
+		for (const n of t.nodes.filter((x) => x.role === 'server')) startDnsmasq(t, n, state, progress);
+		progress.step('role processes, each under a supervisor');
+		for (const n of t.nodes) startSupervisor(t, topologyPath, n.name, state, options.restartDelayMs ?? 1000, progress);
+		progress.step('waiting for routing to converge');
+		await waitConverged(t, state, (options.timeoutS ?? 30) * 1000, progress);
+	} catch (error) {
+		progress.step('setup failed; tearing down what was made');
+		await down(topologyFile, {...options, progress: {step: () => {}, detail: () => {}}});
+		throw error;
+	}
+	const convergedMs = Date.now() - started;
+	progress.step(`up in ${(convergedMs / 1000).toFixed(1)} s; state in ${state}`);
+	return {state, convergedMs};
+}
+
+/** The /48s of the topology's addresses: what the host routes to the client. */
+export function networkPrefixes(t: Topology): string[] {
+	const set = new Set<string>();
+	const add = (a: string) => {
+		const b = parseAddr(a);
+		b.fill(0, 6);
+		set.add(`${formatAddr(b)}/48`);
+	};
+	for (const n of t.nodes) {
+		if (n.address) add(n.address);
+		if (n.host) add(n.host.address);
+	}
+	for (const g of t.groups) add(g.anycast);
+	return [...set].sort();
+}
+
+function startDnsmasq(t: Topology, n: TopologyNode, state: string, progress: Progress): void {
+	const ns = namespace(t, n.name);
+	const listen = anycastAddresses(t, n);
+	const args = [
+		'ip', 'netns', 'exec', ns, 'dnsmasq',
+		'--conf-file=/dev/null', '--no-resolv', '--no-hosts', '--bind-interfaces', '--user=root', '--group=root',
+		...listen.map((a) => `--listen-address=${a}`),
+		`--txt-record=whoami.anyguard,${n.name}`,
+		`--host-record=${n.name}.anyguard,${n.host!.address}`,
+		...listen.map((a) => `--host-record=service.anyguard,${a}`),
+		`--pid-file=${join(state, `${n.name}.dnsmasq.pid`)}`,
+		`--log-facility=${join(state, `${n.name}.dnsmasq.log`)}`,
+	];
+	run(progress, args);
+}
+
+function startSupervisor(t: Topology, topologyPath: string, node: string, state: string, restartDelayMs: number, progress: Progress): void {
+	const ns = namespace(t, node);
+	const log = openSync(files.log(state, `${node}.supervisor`), 'a');
+	const args = ['netns', 'exec', ns, ...selfCommand(), 'supervise', node, '--topology', topologyPath, '--state', state, '--restart-delay', String(restartDelayMs)];
+	progress.detail(`ip ${args.join(' ')}`);
+	const child = spawn('ip', args, {detached: true, stdio: ['ignore', log, log]});
+	child.unref();
+}
+
+/** Routing has converged when every node has a selected route to every host address and anycast address. */
+async function waitConverged(t: Topology, state: string, timeoutMs: number, progress: Progress): Promise<void> {
+	const targets = [...t.nodes.flatMap((n) => (n.host ? [`${formatAddr(parseAddr(n.host.address))}/128`] : [])), ...t.groups.map((g) => `${formatAddr(parseAddr(g.anycast))}/128`)];
+	const deadline = Date.now() + timeoutMs;
+	let missing: string[] = [];
+	let last = '';
+	while (Date.now() < deadline) {
+		missing = [];
+		for (const n of t.nodes) {
+			let s: NodeStatus;
+			try {
+				s = await queryStatus(files.socket(state, n.name), 500);
+			} catch {
+				missing.push(`${n.name}: not answering`);
+				continue;
+			}
+			const have = new Set(s.routes.filter((r) => r.selected).map((r) => r.prefix));
+			const lacking = targets.filter((p) => !have.has(p) && !coveredBy(p, [...have]));
+			if (lacking.length > 0) missing.push(`${n.name}: no route to ${lacking.join(', ')}`);
+		}
+		const line = `${t.nodes.length - missing.length}/${t.nodes.length} nodes converged`;
+		if (line !== last) progress.detail(line);
+		last = line;
+		if (missing.length === 0) return;
+		await new Promise((r) => setTimeout(r, 100));
+	}
+	throw new SetupError('not-converged', `routing did not converge in ${timeoutMs} ms:\n  ${missing.join('\n  ')}`);
+}
+
+/** Whether a /128 is inside one of the selected prefixes (hosts behind a /64, say). */
+function coveredBy(target: string, prefixes: string[]): boolean {
+	const {addr} = parsePrefix(target);
+	return prefixes.some((p) => {
+		const {addr: pa, len} = parsePrefix(p);
+		if (len === 128) return false;
+		for (let i = 0; i < len; i++) if (((addr[i >> 3]! >> (7 - (i & 7))) & 1) !== ((pa[i >> 3]! >> (7 - (i & 7))) & 1)) return false;
+		return true;
+	});
+}
+
+function readPid(file: string): number | undefined {
+	try {
+		const pid = Number(readFileSync(file, 'utf8').trim());
+		return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
+function alive(pid: number): boolean {
+	try {
+		process.kill(pid, 0);
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+/** Removes everything `up` made for the topology. Idempotent: what is not there is skipped. */
+export async function down(topologyFile: string, options: UpOptions = {}): Promise<void> {
+	const progress = options.progress ?? consoleProgress();
+	const topo = loadTopology(topologyFile);
+	const dir = stateDir(topo, options.stateRoot);
+	progress.step('stopping supervisors, role processes and dnsmasq');
+	const pids = new Set<number>();
+	if (existsSync(dir)) {
+		for (const f of readdirSync(dir).filter((x) => x.endsWith('.pid'))) {
+			const pid = readPid(join(dir, f));
+			if (pid) pids.add(pid);
+		}
+	}
+	// Whatever still runs inside our namespaces is ours too.
+	for (const n of topo.nodes) {
+		const ns = namespace(topo, n.name);
+		if (!existsSync(`/run/netns/${ns}`)) continue;
+		const r = spawnSync('ip', ['netns', 'pids', ns], {encoding: 'utf8'});
+		for (const line of r.stdout?.split('\n') ?? []) if (/^\d+$/.test(line.trim())) pids.add(Number(line.trim()));
+	}
+	for (const pid of pids) {
+		if (!alive(pid)) continue;
+		progress.detail(`kill ${pid}`);
+		signal(pid, 'SIGTERM');
+	}
+	const until = Date.now() + 2000;
+	while ([...pids].some(alive) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+	for (const pid of pids) if (alive(pid)) signal(pid, 'SIGKILL');
+	progress.step('removing namespaces, veths, TUNs and host routes');
+	for (const n of topo.nodes) {
+		const ns = namespace(topo, n.name);
+		if (existsSync(`/run/netns/${ns}`)) run(progress, ['ip', 'netns', 'del', ns]);
+	}
+	// Deleting the client namespace removes the veth pair and with it the host routes; this covers a half-made one.
+	if (existsSync(`/sys/class/net/${hostVeth(topo)}`)) run(progress, ['ip', 'link', 'del', hostVeth(topo)]);
+	if (existsSync(dir)) rmSync(dir, {recursive: true, force: true});
+	progress.step('down');
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+	try {
+		process.kill(pid, sig);
+	} catch {
+		// gone already
+	}
+}

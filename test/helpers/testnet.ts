@@ -1,0 +1,76 @@
+// The default topology as real namespaces for one test file: its own prefix
+// and state directory, brought up with netns/setup.sh (the README's first
+// command) and removed with netns/teardown.sh even when a test fails.
+import {spawnSync} from 'node:child_process';
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {dirname, join, resolve} from 'node:path';
+import {loadTopology} from '../../src/config/topology.js';
+import type {Topology} from '../../src/config/topology.js';
+import {stateDir} from '../../src/netns/names.js';
+import {DEFAULT_TOPOLOGY} from './net.js';
+import {repoRoot} from '../io/netns.js';
+
+export interface TestNet {
+	topology: Topology;
+	file: string;
+	stateRoot: string;
+	state: string;
+	prefix: string;
+	setupOutput: string;
+	ns(node: string): string;
+	/** Runs a command in a node's namespace. */
+	exec(node: string, ...args: string[]): {status: number | null; stdout: string; stderr: string};
+	/** Runs the anyguard CLI (from src, as the tests do). */
+	cli(...args: string[]): {status: number | null; stdout: string; stderr: string};
+	teardown(): {status: number | null; output: string};
+}
+
+/** A copy of the default topology with prefix `prefix`, its key paths made absolute. */
+export function testTopologyFile(prefix: string, dir: string): string {
+	const json = JSON.parse(readFileSync(DEFAULT_TOPOLOGY, 'utf8')) as {prefix: string; groups: Array<{key?: string; publicKey?: string}>};
+	json.prefix = prefix;
+	for (const g of json.groups) {
+		if (g.key) g.key = resolve(dirname(DEFAULT_TOPOLOGY), g.key);
+		if (g.publicKey) g.publicKey = resolve(dirname(DEFAULT_TOPOLOGY), g.publicKey);
+	}
+	const file = join(dir, 'topology.json');
+	writeFileSync(file, JSON.stringify(json, null, 2));
+	return file;
+}
+
+export function bringUp(tag: string): TestNet {
+	const prefix = `${tag}${process.pid % 10000}-`;
+	const stateRoot = mkdtempSync(join(tmpdir(), 'anyguard-net-'));
+	const file = testTopologyFile(prefix, stateRoot);
+	const topology = loadTopology(file);
+	const state = stateDir(topology, stateRoot);
+	const run = (cmd: string, args: string[], timeout = 120_000) => {
+		const r = spawnSync(cmd, args, {cwd: repoRoot, encoding: 'utf8', timeout});
+		return {status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? ''};
+	};
+	const net: TestNet = {
+		topology,
+		file,
+		stateRoot,
+		state,
+		prefix,
+		setupOutput: '',
+		ns: (node) => `${prefix}${node}`,
+		exec: (node, ...args) => run('ip', ['netns', 'exec', `${prefix}${node}`, ...args], 60_000),
+		cli: (...args) => run(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), ...args, '--topology', file, '--state', stateRoot], 120_000),
+		teardown: () => {
+			const r = run('bash', ['netns/teardown.sh', file, '--state', stateRoot]);
+			rmSync(stateRoot, {recursive: true, force: true});
+			return {status: r.status, output: r.stdout + r.stderr};
+		},
+	};
+	// A lower route metric than a running demo's: while this network is up, the host's traffic comes here.
+	const r = run('bash', ['netns/setup.sh', file, '--state', stateRoot, '--host-route-metric', '100', '--restart-delay', '1500']);
+	net.setupOutput = r.stdout + r.stderr;
+	if (r.status !== 0) {
+		net.teardown();
+		throw new Error(`netns/setup.sh failed (${r.status}):\n${net.setupOutput}`);
+	}
+	return net;
+}
