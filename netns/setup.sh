@@ -12,7 +12,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # The tools the network uses, and the Debian packages that bring them.
-declare -A need=([ip]=iproute2 [ping]=iputils-ping [dig]=dnsutils [dnsmasq]=dnsmasq [tcpdump]=tcpdump [make]=make [gcc]=gcc)
+declare -A need=([ip]=iproute2 [ping]=iputils-ping [dig]=dnsutils [dnsmasq]=dnsmasq-base [tcpdump]=tcpdump [make]=make [gcc]=gcc)
 missing=()
 for tool in "${!need[@]}"; do command -v "$tool" >/dev/null || missing+=("${need[$tool]}"); done
 if [ ${#missing[@]} -gt 0 ]; then

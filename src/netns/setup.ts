@@ -35,7 +35,7 @@ export const consoleProgress = (quiet = false): Progress => ({
 });
 
 /** Debian packages that provide the tools `up` runs. */
-export const TOOLS: Record<string, string> = {ip: 'iproute2', dnsmasq: 'dnsmasq', dig: 'dnsutils', ping: 'iputils-ping'};
+export const TOOLS: Record<string, string> = {ip: 'iproute2', dnsmasq: 'dnsmasq-base', dig: 'dnsutils', ping: 'iputils-ping', tcpdump: 'tcpdump'};
 
 export function missingTools(): string[] {
 	return Object.keys(TOOLS).filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
