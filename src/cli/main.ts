@@ -23,6 +23,7 @@ network (as root):
   status [node]              nodes, links, routes and drop counters   [--json]
   attack <kind> [--count N]  forge responses of one kind and show where they were dropped
   attack --list              the attack kinds
+  demo                       a narrated run: ping, attacks, failover and back
   stop-node <node>           stop a role process and keep it stopped (failover drill)
   start-node <node>          let its supervisor start it again
 
@@ -167,6 +168,12 @@ async function main(argv: string[]): Promise<number> {
 			console.log(`${kind}: ${r.dropped} of ${r.sent} forged packets dropped at ${r.spec.droppedAt} (${r.spec.reason})`);
 			console.log(`victim: ${r.victim.transmitted} pings, ${r.victim.received} genuine replies, ${r.victim.duplicates} duplicates`);
 			return r.dropped === r.sent && r.victim.duplicates === 0 ? 0 : 1;
+		}
+		case 'demo': {
+			const {values} = args(rest, {...stateOption, topology: {type: 'string'}}, [0, 0]);
+			const {runDemo} = await import('./demo.js');
+			const t = loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
+			return (await runDemo(t, values.state ? {stateRoot: values.state as string} : {})) ? 0 : 1;
 		}
 		case 'probe': {
 			const {positionals, values} = args(rest, {interval: {type: 'string'}, count: {type: 'string'}, timeout: {type: 'string'}}, [1, 1]);

@@ -101,10 +101,15 @@ export async function runNode(options: NodeProcessOptions): Promise<void> {
 
 	const stop = (signal: string) => {
 		log.info('stopping', {signal});
-		stack.stop();
-		for (const [, port] of ports) port.close();
-		server.close();
-		setTimeout(() => process.exit(0), 50).unref();
+		// A planned stop says goodbye: withdraw S first and let the triggered update leave,
+		// so neighbours move on at once instead of waiting for BFD to notice.
+		for (const a of stack.router.anycast) a.stop();
+		setTimeout(() => {
+			stack.stop();
+			for (const [, port] of ports) port.close();
+			server.close();
+			process.exit(0);
+		}, 150);
 	};
 	process.once('SIGTERM', () => stop('SIGTERM'));
 	process.once('SIGINT', () => stop('SIGINT'));

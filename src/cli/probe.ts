@@ -3,6 +3,7 @@
 // a JSON line per query: when it was sent (wall-clock ms), which instance
 // answered, and the round trip, or that it was lost. One process, no
 // per-query start-up cost, so failover can be timed to the query.
+import {spawn} from 'node:child_process';
 import {createSocket} from 'node:dgram';
 
 export interface ProbeOptions {
@@ -105,4 +106,49 @@ export function runProbe(o: ProbeOptions): Promise<void> {
 		}, 50);
 		socket.on('close', () => clearInterval(reaper));
 	});
+}
+
+export interface ProbeAnswer {
+	sentAt: number;
+	rttMs?: number;
+	answer?: string | null;
+	lost?: boolean;
+}
+
+/** A prober running in namespace `ns`, collecting its answers as they come. */
+export interface ProbeWatch {
+	answers: ProbeAnswer[];
+	/** The first query sent at or after `from` (wall-clock ms) that `name` answered. */
+	firstFrom(name: string, from: number): ProbeAnswer | undefined;
+	/** Resolves once `name` has answered a query sent at or after `from`, or after `timeoutMs`. */
+	waitFor(name: string, from: number, timeoutMs: number): Promise<ProbeAnswer | undefined>;
+	stop(): void;
+}
+
+export function watchProbe(ns: string, command: string[], address: string, intervalMs = 20): ProbeWatch {
+	const [exe, ...args] = command;
+	const child = spawn('ip', ['netns', 'exec', ns, exe!, ...args, 'probe', address, '--interval', String(intervalMs), '--count', '100000'], {stdio: ['ignore', 'pipe', 'ignore']});
+	const answers: ProbeAnswer[] = [];
+	let buffered = '';
+	child.stdout!.on('data', (d: Buffer) => {
+		buffered += d.toString();
+		const lines = buffered.split('\n');
+		buffered = lines.pop()!;
+		for (const line of lines) if (line) answers.push(JSON.parse(line) as ProbeAnswer);
+	});
+	const firstFrom = (name: string, from: number) => answers.filter((a) => a.answer === name && a.sentAt >= from).sort((x, y) => x.sentAt - y.sentAt)[0];
+	return {
+		answers,
+		firstFrom,
+		async waitFor(name, from, timeoutMs) {
+			const until = Date.now() + timeoutMs;
+			while (Date.now() < until) {
+				const a = firstFrom(name, from);
+				if (a) return a;
+				await new Promise((r) => setTimeout(r, 20));
+			}
+			return firstFrom(name, from);
+		},
+		stop: () => void child.kill(),
+	};
 }

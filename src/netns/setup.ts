@@ -5,6 +5,7 @@
 import {spawn, spawnSync} from 'node:child_process';
 import {existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
 import {join, resolve} from 'node:path';
+import {fileURLToPath} from 'node:url';
 import {queryStatus} from '../node/control.js';
 import type {NodeStatus} from '../node/status.js';
 import {loadTopology} from '../config/topology.js';
@@ -49,9 +50,18 @@ function run(progress: Progress, args: string[], okIf?: RegExp): void {
 	}
 }
 
-/** How to run this program again: the same node, loader flags and entry script. */
+/**
+ * How to run the anyguard command from here: the compiled entry next to this
+ * module, or the TypeScript source through tsx when this module is running
+ * from source (tests, development). Not process.argv: a test runner or a
+ * library caller is not the CLI.
+ */
 export function selfCommand(): string[] {
-	return [process.execPath, ...process.execArgv, process.argv[1]!];
+	const here = import.meta.url;
+	if (here.endsWith('.ts')) {
+		return [process.execPath, '--import', import.meta.resolve('tsx'), fileURLToPath(new URL('../cli/main.ts', here))];
+	}
+	return [process.execPath, fileURLToPath(new URL('../cli/main.js', here))];
 }
 
 /** The address each server answers DNS on: all the anycast addresses it holds. */
@@ -191,7 +201,7 @@ export function networkPrefixes(t: Topology): string[] {
 	return [...set].sort();
 }
 
-function startDnsmasq(t: Topology, n: TopologyNode, state: string, progress: Progress): void {
+export function startDnsmasq(t: Topology, n: TopologyNode, state: string, progress: Progress): void {
 	const ns = namespace(t, n.name);
 	const listen = anycastAddresses(t, n);
 	const args = [

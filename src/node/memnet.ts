@@ -116,7 +116,8 @@ export class MemNet {
 				clock: this.clock,
 				wallNow: () => this.wallStart + this.clock.now(),
 				random,
-				...(opts.healthCheck ? {healthCheck: opts.healthCheck} : {}),
+				// The topology's health commands run on the real network; here a server is healthy while it runs, unless a test says otherwise.
+				healthCheck: opts.healthCheck ?? (() => undefined),
 				...(opts.onDrop ? {onDrop: opts.onDrop} : {}),
 			});
 			this.stacks.set(spec.name, stack);

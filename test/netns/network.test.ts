@@ -8,9 +8,11 @@ import type {ExecutionContext} from 'ava';
 import {queryStatus} from '../../src/node/control.js';
 import type {NodeStatus} from '../../src/node/status.js';
 import {files, linkIfname, underlayAddress} from '../../src/netns/names.js';
+import {startDnsmasq} from '../../src/netns/setup.js';
 import {ATTACKS, FORGED_MARK} from '../../src/roles/attacker.js';
 import type {AttackKind} from '../../src/roles/attacker.js';
 import {runAttack} from '../../src/cli/attack.js';
+import {runDemo} from '../../src/cli/demo.js';
 import {LinkType, pcapHeader, pcapRecord, readPcap} from '../../src/wire/index.js';
 import {isRoot, repoRoot, rootTest} from '../io/netns.js';
 import {bringUp} from '../helpers/testnet.js';
@@ -94,6 +96,25 @@ test('real DNS and failover: server-a answers; killed, server-b within 1 s; rest
 	}
 });
 
+test('health check: dnsmasq on server-a dies, S is withdrawn there and server-b answers; restarted, server-a again', async (t) => {
+	t.is(dig('client'), 'server-a');
+	const pid = Number(readFileSync(join(net!.state, 'server-a.dnsmasq.pid'), 'utf8'));
+	const killed = Date.now();
+	process.kill(pid, 'SIGKILL');
+	let answer = '';
+	while (Date.now() - killed < 5000 && (answer = dig('client')) !== 'server-b') await sleep(50);
+	t.is(answer, 'server-b', 'server-b answers once server-a fails its health check');
+	t.log(`server-b answered ${Date.now() - killed} ms after dnsmasq died on server-a`);
+	const a = await status('server-a');
+	t.false(a.anycast.some((x) => x.originated), 'server-a no longer originates S');
+	t.true(a.anycast.some((x) => Number(x.failures) > 0), 'failed checks are counted');
+	startDnsmasq(net!.topology, net!.topology.nodes.find((n) => n.name === 'server-a')!, net!.state, {step: () => {}, detail: () => {}});
+	const restarted = Date.now();
+	while (Date.now() - restarted < 15_000 && (answer = dig('client')) !== 'server-a') await sleep(100);
+	t.is(answer, 'server-a', `server-a answers again once its check passes; server-a: ${JSON.stringify((await status('server-a')).anycast)}`);
+	t.log(`server-a answered again ${Date.now() - restarted} ms after dnsmasq restarted`);
+});
+
 /** Captures on the client's TUN while `fn` runs; returns the IPv6 packets seen. */
 async function onClientTun<T>(fn: () => Promise<T>): Promise<[T, Uint8Array[]]> {
 	const file = join(net!.stateRoot, 'client-tun.pcap');
@@ -146,6 +167,14 @@ test('route exchange and BFD packets captured on a link decode in tshark without
 	const bad = spawnSync('tshark', ['-n', '-r', out, '-Y', '_ws.malformed || _ws.expert.severity >= 0x600000'], {encoding: 'utf8'}).stdout.trim();
 	t.is(bad, '', 'no malformed packets or warnings');
 	t.truthy(underlayAddress(link, 'boundary'));
+});
+
+test('demo: the narrated run pings, stops every pretender shown, fails over and back', async (t) => {
+	const lines: string[] = [];
+	const ok = await runDemo(net!.topology, {stateRoot: net!.stateRoot, out: (line) => lines.push(line)});
+	t.log(lines.join('\n'));
+	t.true(ok, lines.join('\n'));
+	t.regex(lines.join('\n'), /server-b answers queries sent \d+ ms after server-a stopped/);
 });
 
 if (isRoot) test.after.always('teardown leaves no namespace, veth, route or process behind', (t) => {
