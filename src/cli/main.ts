@@ -18,9 +18,14 @@ const USAGE = `usage: anyguard <command> [arguments]
 
 network (as root):
   up [topology]              create the namespaces, links and role processes; wait for routing
-      [--state DIR] [--no-host-link] [--restart-delay MS] [--host-route-metric N]
+      [--state DIR] [--verbose] [--no-host-link] [--restart-delay MS] [--host-route-metric N]
   down [topology]            remove everything up made (idempotent)
-  status [node]              nodes, links, routes and drop counters   [--json]
+  status [node]              nodes, links, routes and drop counters   [--json] [--watch]
+  capture <node> [port]      pcap of a node's ports to stdout, or -w FILE [--seconds N]
+                             (e.g. anyguard capture client | tshark -r -)
+  trace [address]            one echo request from the client: every node's decision, timed
+      [--from NODE]
+  topology [--format dot|svg|png] [-o FILE]   a picture, with the path to S highlighted
   attack <kind> [--count N]  forge responses of one kind and show where they were dropped
   attack --list              the attack kinds
   demo                       a narrated run: ping, attacks, failover and back
@@ -120,7 +125,7 @@ async function main(argv: string[]): Promise<number> {
 		case 'keygen':
 			return keygen(rest);
 		case 'up': {
-			const {positionals, values} = args(rest, {...stateOption, 'no-host-link': {type: 'boolean'}, 'restart-delay': {type: 'string'}, 'host-route-metric': {type: 'string'}}, [0, 1]);
+			const {positionals, values} = args(rest, {...stateOption, verbose: {type: 'boolean'}, 'no-host-link': {type: 'boolean'}, 'restart-delay': {type: 'string'}, 'host-route-metric': {type: 'string'}}, [0, 1]);
 			const number = (name: string, v: unknown) => {
 				const n = Number(v);
 				if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} takes a whole number, got ${String(v)}`);
@@ -129,25 +134,74 @@ async function main(argv: string[]): Promise<number> {
 			await up(positionals[0] ?? DEFAULT_TOPOLOGY, {
 				...(values.state ? {stateRoot: values.state as string} : {}),
 				hostLink: !values['no-host-link'],
+				verbose: Boolean(values.verbose),
 				...(values['restart-delay'] ? {restartDelayMs: number('restart-delay', values['restart-delay'])} : {}),
 				...(values['host-route-metric'] ? {hostRouteMetric: number('host-route-metric', values['host-route-metric'])} : {}),
 			});
 			return 0;
 		}
 		case 'down': {
-			const {positionals, values} = args(rest, stateOption, [0, 1]);
-			await down(positionals[0] ?? DEFAULT_TOPOLOGY, values.state ? {stateRoot: values.state as string} : {});
+			const {positionals, values} = args(rest, {...stateOption, verbose: {type: 'boolean'}}, [0, 1]);
+			await down(positionals[0] ?? DEFAULT_TOPOLOGY, {...(values.state ? {stateRoot: values.state as string} : {}), verbose: Boolean(values.verbose)});
 			return 0;
 		}
 		case 'status': {
-			const {positionals, values} = args(rest, {...stateOption, json: {type: 'boolean'}, topology: {type: 'string'}}, [0, 1]);
+			const {positionals, values} = args(rest, {...stateOption, json: {type: 'boolean'}, watch: {type: 'boolean'}, topology: {type: 'string'}}, [0, 1]);
 			const {snapshot, render} = await import('./status.js');
 			const t = loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
 			const o = {...(positionals[0] ? {node: positionals[0]} : {}), ...(values.state ? {stateRoot: values.state as string} : {})};
 			if (o.node && !t.nodes.some((n) => n.name === o.node)) throw new UsageError(`no node named ${o.node} in ${t.file}`);
+			if (values.watch) {
+				// Refresh in place until interrupted.
+				for (;;) {
+					const snap = await snapshot(t, o);
+					process.stdout.write(`\x1b[H\x1b[2J${new Date().toISOString()}  (every 1 s; Ctrl-C to stop)\n\n${values.json ? JSON.stringify(snap) : render(snap, o)}\n`);
+					await new Promise((r) => setTimeout(r, 1000));
+				}
+			}
 			const snap = await snapshot(t, o);
 			console.log(values.json ? JSON.stringify(snap, null, 2) : render(snap, o));
 			return snap.every((s) => s.status) ? 0 : 1;
+		}
+		case 'capture': {
+			const {positionals, values} = args(rest, {...stateOption, topology: {type: 'string'}, w: {type: 'string', short: 'w'}, seconds: {type: 'string'}}, [1, 2]);
+			const t = loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
+			const [node, port] = positionals as [string, string | undefined];
+			if (!t.nodes.some((n) => n.name === node)) throw new UsageError(`no node named ${node} in ${t.file}`);
+			const {createWriteStream} = await import('node:fs');
+			const {streamCapture} = await import('../node/control.js');
+			const out = values.w ? createWriteStream(values.w as string) : process.stdout;
+			const abort = new AbortController();
+			for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => abort.abort());
+			out.on('error', () => abort.abort()); // the reader went away (tshark exited)
+			if (values.seconds) setTimeout(() => abort.abort(), Number(values.seconds) * 1000).unref();
+			await streamCapture(files.socket(stateDir(t, values.state as string | undefined), node), port, out, abort.signal);
+			if (values.w) await new Promise<void>((r) => out.end(() => r()));
+			return 0;
+		}
+		case 'trace': {
+			const {positionals, values} = args(rest, {...stateOption, topology: {type: 'string'}, from: {type: 'string'}, json: {type: 'boolean'}}, [0, 1]);
+			const t = loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
+			const {runTrace, renderTrace} = await import('./trace.js');
+			const r = await runTrace(t, {
+				...(positionals[0] ? {address: positionals[0]} : {}),
+				...(values.from ? {from: values.from as string} : {}),
+				...(values.state ? {stateRoot: values.state as string} : {}),
+			});
+			console.log(values.json ? JSON.stringify(r, null, 2) : renderTrace(r));
+			return r.answered ? 0 : 1;
+		}
+		case 'topology': {
+			const {values} = args(rest, {...stateOption, topology: {type: 'string'}, format: {type: 'string'}, o: {type: 'string', short: 'o'}}, [0, 0]);
+			const format = (values.format as string | undefined) ?? 'dot';
+			if (format !== 'dot' && format !== 'svg' && format !== 'png') throw new UsageError(`--format is dot, svg or png, not ${format}`);
+			const t = loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
+			const {topologyDot, renderDot} = await import('./topology.js');
+			const dot = await topologyDot(t, values.state as string | undefined);
+			const bytes = format === 'dot' ? Buffer.from(dot) : renderDot(dot, format);
+			if (values.o) writeFileSync(values.o as string, bytes);
+			else process.stdout.write(bytes);
+			return 0;
 		}
 		case 'attack': {
 			const {positionals, values} = args(rest, {...stateOption, topology: {type: 'string'}, count: {type: 'string'}, list: {type: 'boolean'}}, [0, 1]);

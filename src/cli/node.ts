@@ -15,6 +15,9 @@ import {SystemClock} from '../util/clock.js';
 import {createLogger} from '../util/log.js';
 import type {Logger} from '../util/log.js';
 import type {DropReason} from '../node/drop.js';
+import {Tap} from '../node/tap.js';
+import {Tracer} from '../node/trace.js';
+import {describeIpv4} from '../util/ipv4.js';
 
 export interface NodeProcessOptions {
 	topology: string;
@@ -23,11 +26,33 @@ export interface NodeProcessOptions {
 	level?: string;
 }
 
-/** Wires a port's batches into the node: one call per packet, no copies. */
-function pump(port: PacketPort, attached: AttachedPort, receive: (p: AttachedPort, buf: Uint8Array, off: number, len: number) => void): void {
+/** Wires a port's batches into the node: one call per packet, no copies; the tap sees them while a capture runs. */
+function pump(port: PacketPort, attached: AttachedPort, tap: Tap, receive: (p: AttachedPort, buf: Uint8Array, off: number, len: number) => void): void {
 	port.onReceive((buf, offsets, lengths, count) => {
-		for (let i = 0; i < count; i++) receive(attached, buf, offsets[i]!, lengths[i]!);
+		for (let i = 0; i < count; i++) {
+			if (tap.active) tap.record(attached.name, 'in', buf, offsets[i]!, lengths[i]!);
+			receive(attached, buf, offsets[i]!, lengths[i]!);
+		}
 	});
+}
+
+/** Sends through `port`, letting the tap see it while a capture runs. */
+function sender(port: PacketPort, name: string, tap: Tap): (buf: Uint8Array, off: number, len: number) => boolean {
+	return (buf, off, len) => {
+		if (tap.active) tap.record(name, 'out', buf, off, len);
+		return port.send(buf, off, len);
+	};
+}
+
+/** IPv4 reaching a TUN (the host sending it by mistake) is decoded with ip-packet for the log, at most once a second. */
+function ipv4Logger(log: Logger): (buf: Uint8Array, off: number, len: number) => void {
+	let last = 0;
+	return (buf, off, len) => {
+		const now = Date.now();
+		if (now - last < 1000) return;
+		last = now;
+		log.info('IPv4 packet on the TUN, dropped (the network is IPv6 only)', describeIpv4(buf.subarray(off, off + len)));
+	};
 }
 
 /** Drops are logged at debug level one by one, and summarized at info level at most once a second. */
@@ -51,7 +76,18 @@ export async function runNode(options: NodeProcessOptions): Promise<void> {
 	const log = createLogger(options.node, {file: files.log(options.state, options.node), level: options.level ?? 'info'});
 	const started = Date.now();
 	const onDrop = dropLogger(log);
-	const stack = buildStack(t, options.node, {clock: new SystemClock(), wallNow: () => Date.now(), onDrop: (reason) => onDrop(reason)});
+	const tracer: {current?: Tracer} = {};
+	const stack = buildStack(t, options.node, {
+		clock: new SystemClock(),
+		wallNow: () => Date.now(),
+		onDrop: (reason, pkt) => {
+			onDrop(reason);
+			tracer.current?.dropped(reason, pkt);
+		},
+	});
+	tracer.current = new Tracer(stack.node);
+	const tap = new Tap();
+	const ipv4 = ipv4Logger(log);
 	const ports: Array<[string, PacketPort]> = [];
 	const fail = (what: string) => (error: Error) => {
 		log.error(`${what} stopped: ${error.message}`);
@@ -61,8 +97,11 @@ export async function runNode(options: NodeProcessOptions): Promise<void> {
 	const tun = openTun(TUN_NAME);
 	ports.push(['host', tun]);
 	tun.onError(fail(`TUN ${TUN_NAME}`));
-	const host = stack.attachHost((buf, off, len) => tun.send(buf, off, len), tun.mtu);
-	pump(tun, host, (p, b, o, l) => stack.node.receive(p, b, o, l));
+	const host = stack.attachHost(sender(tun, 'host', tap), tun.mtu);
+	pump(tun, host, tap, (p, b, o, l) => {
+		if (b[o]! >>> 4 === 4) ipv4(b, o, l);
+		stack.node.receive(p, b, o, l);
+	});
 
 	for (const end of stack.links) {
 		const link = findLink(t, options.node, end.peer);
@@ -74,8 +113,8 @@ export async function runNode(options: NodeProcessOptions): Promise<void> {
 		});
 		ports.push([end.id, udp]);
 		udp.onError(fail(`link ${ifname}`));
-		const attached = stack.attachLink(end.id, (buf, off, len) => udp.send(buf, off, len));
-		pump(udp, attached, (p, b, o, l) => stack.node.receive(p, b, o, l));
+		const attached = stack.attachLink(end.id, sender(udp, end.id, tap));
+		pump(udp, attached, tap, (p, b, o, l) => stack.node.receive(p, b, o, l));
 		log.child({link: end.peer}).info('link attached', {ifname, mtu: end.mtu, cost: end.cost});
 	}
 
@@ -86,12 +125,14 @@ export async function runNode(options: NodeProcessOptions): Promise<void> {
 	};
 	const server = await serveControl(files.socket(options.state, options.node), {
 		status: () => nodeStatus(stack, started, ioStats),
+		tap,
+		tracer: tracer.current,
 		// Forged traffic for the attack drills, into the pipeline as if the host had sent it: the attacker and the insider terminals only.
 		...(stack.spec.role === 'attacker' || stack.spec.role === 'terminal'
 			? {
 					inject: (packets: Uint8Array[]) => {
 						for (const p of packets) stack.node.receive(host, p, 0, p.length);
-						log.info('injected', {packets: packets.length});
+						log.debug('injected', {packets: packets.length});
 						return packets.length;
 					},
 				}

@@ -42,12 +42,12 @@ export function render(snap: Snapshot, o: StatusOptions = {}): string {
 	out.push(
 		'NODES',
 		table(
-			['node', 'role', 'state', 'pid', 'uptime', 'rx', 'tx', 'forwarded', 'stamped', 'verified', 'dropped'],
+			['node', 'role', 'state', 'pid', 'uptime', 'rx', 'tx', 'forwarded', 'stamped', 'verified', 'dropped', 'route chg', 'bfd chg'],
 			snap.map(({name, role, status, error}) => {
 				if (!status) return [name, role, `down (${error})`];
 				const c = status.counters;
 				const dropped = DROP_REASONS.reduce((n, r) => n + c.drops[r], 0);
-				return [name, role, 'up', String(status.pid), duration(status.uptimeMs), String(c.rxPackets), String(c.txPackets), String(c.forwarded), String(c.stamped), String(c.verified), String(dropped)];
+				return [name, role, 'up', String(status.pid), duration(status.uptimeMs), String(c.rxPackets), String(c.txPackets), String(c.forwarded), String(c.stamped), String(c.verified), String(dropped), String(status.routeChanges), String(status.bfdStateChanges)];
 			}),
 		),
 	);
@@ -60,11 +60,12 @@ export function render(snap: Snapshot, o: StatusOptions = {}): string {
 	out.push('', 'LINKS', table(['node', 'port', 'kind', 'zone', 'mtu', 'bfd', 'rx', 'tx', 'tx failed'], links));
 	for (const {name, status} of snap) {
 		if (!status || (!o.node && status.role !== 'boundary' && status.role !== 'client')) continue;
-		out.push('', `ROUTES ${name}   (* selected; anycast routes pick the nearest server)`);
+		out.push('', `ROUTES ${name}   (* selected; an anycast prefix's selected route is the nearest server)   ${status.routeChanges} changes`);
 		out.push(
 			...status.routes.map((r) => {
 				const dev = r.via.startsWith('via ') ? `via ${r.via.slice(4).split('%')[0]} dev ${r.via.split('%')[1]}` : r.via.startsWith('direct ') ? `dev ${r.via.slice(7)}` : 'local';
-				return `${r.selected ? '*' : ' '} ${r.prefix} ${dev} proto ${r.origin} metric ${r.metric}${r.anycast ? ' anycast' : ''}`;
+				const nearest = r.anycast && r.selected ? '  ← nearest anycast server' : r.anycast ? '  (anycast, further)' : '';
+				return `${r.selected ? '*' : ' '} ${r.prefix} ${dev} proto ${r.origin} metric ${r.metric}${nearest}`;
 			}),
 		);
 	}

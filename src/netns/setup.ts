@@ -28,10 +28,11 @@ export interface Progress {
 	detail(text: string): void;
 }
 
-export const consoleProgress = (quiet = false): Progress => ({
+/** Steps always; each command only when `verbose`. */
+export const consoleProgress = (verbose = false): Progress => ({
 	step: (text) => process.stderr.write(`• ${text}\n`),
 	detail: (text) => {
-		if (!quiet) process.stderr.write(`    ${text}\n`);
+		if (verbose) process.stderr.write(`    ${text}\n`);
 	},
 });
 
@@ -96,6 +97,8 @@ export interface UpOptions {
 	timeoutS?: number;
 	/** Restart delay of the supervisors, ms. */
 	restartDelayMs?: number;
+	/** Show every command as it runs. */
+	verbose?: boolean;
 	/**
 	 * Metric of the host's routes to the network. A second network (a test
 	 * beside a running demo) with a lower metric takes the host's traffic
@@ -106,7 +109,7 @@ export interface UpOptions {
 }
 
 export async function up(topologyFile: string, options: UpOptions = {}): Promise<{state: string; convergedMs: number}> {
-	const progress = options.progress ?? consoleProgress();
+	const progress = options.progress ?? consoleProgress(options.verbose);
 	const t = loadTopology(topologyFile);
 	if (process.getuid?.() !== 0) throw new SetupError('not-root', 'anyguard up needs root: it creates network namespaces');
 	const missing = missingTools();
@@ -174,7 +177,9 @@ export async function up(topologyFile: string, options: UpOptions = {}): Promise
 		progress.step('role processes, each under a supervisor');
 		for (const n of t.nodes) startSupervisor(t, topologyPath, n.name, state, options.restartDelayMs ?? 1000, progress);
 		progress.step('waiting for routing to converge');
+		const waitFrom = Date.now();
 		await waitConverged(t, state, (options.timeoutS ?? 30) * 1000, progress);
+		progress.step(`routing converged ${((Date.now() - waitFrom) / 1000).toFixed(1)} s after the processes started`);
 	} catch (error) {
 		progress.step('setup failed; tearing down what was made');
 		await down(topologyFile, {...options, progress: {step: () => {}, detail: () => {}}});
@@ -247,7 +252,7 @@ async function waitConverged(t: Topology, state: string, timeoutMs: number, prog
 			if (lacking.length > 0) missing.push(`${n.name}: no route to ${lacking.join(', ')}`);
 		}
 		const line = `${t.nodes.length - missing.length}/${t.nodes.length} nodes converged`;
-		if (line !== last) progress.detail(line);
+		if (line !== last) progress.step(`  ${line}`);
 		last = line;
 		if (missing.length === 0) return;
 		await new Promise((r) => setTimeout(r, 100));
@@ -286,7 +291,7 @@ function alive(pid: number): boolean {
 
 /** Removes everything `up` made for the topology. Idempotent: what is not there is skipped. */
 export async function down(topologyFile: string, options: UpOptions = {}): Promise<void> {
-	const progress = options.progress ?? consoleProgress();
+	const progress = options.progress ?? consoleProgress(options.verbose);
 	const topo = loadTopology(topologyFile);
 	const dir = stateDir(topo, options.stateRoot);
 	progress.step('stopping supervisors, role processes and dnsmasq');

@@ -7,9 +7,15 @@ import {createServer, request} from 'node:http';
 import type {Server} from 'node:http';
 import type {NodeStatus} from './status.js';
 import {prometheus} from './metrics.js';
+import type {Tap} from './tap.js';
+import type {Tracer, TraceEvent} from './trace.js';
 
 export interface ControlHandlers {
 	status: () => NodeStatus;
+	/** GET /capture[?port=NAME]: a pcap stream (link type IPv6) of the node's ports, until the client hangs up. */
+	tap?: Tap;
+	/** POST /trace/ID arms tracing of echo identifier ID; GET /trace/ID returns the events. */
+	tracer?: Tracer;
 	/** POST /inject: packets (hex, one per line) handed to the node as if its host had sent them. */
 	inject?: (packets: Uint8Array[]) => number;
 }
@@ -35,6 +41,25 @@ export function serveControl(path: string, handlers: ControlHandlers): Promise<S
 				});
 				return;
 			}
+			const url = new URL(req.url ?? '/', 'http://node');
+			if (req.method === 'GET' && url.pathname === '/capture' && handlers.tap) {
+				res.writeHead(200, {'content-type': 'application/vnd.tcpdump.pcap'});
+				const port = url.searchParams.get('port') ?? undefined;
+				const stop = handlers.tap.subscribe(port, (chunk) => {
+					// A reader that cannot keep up loses packets rather than growing our memory.
+					if (res.writableLength < 4 * 1024 * 1024) res.write(chunk);
+				});
+				req.socket.on('close', stop);
+				return;
+			}
+			const trace = /^\/trace\/(\d+)$/.exec(url.pathname);
+			if (trace && handlers.tracer) {
+				const id = Number(trace[1]);
+				if (req.method === 'POST') handlers.tracer.arm(id);
+				res.writeHead(200, {'content-type': 'application/json'});
+				res.end(JSON.stringify(req.method === 'POST' ? {armed: id} : handlers.tracer.take(id)));
+				return;
+			}
 			if (req.method === 'GET' && req.url === '/status') {
 				res.writeHead(200, {'content-type': 'application/json'});
 				res.end(JSON.stringify(status()));
@@ -43,7 +68,7 @@ export function serveControl(path: string, handlers: ControlHandlers): Promise<S
 				res.end(prometheus(status()));
 			} else {
 				res.writeHead(404, {'content-type': 'text/plain'});
-				res.end('not found: GET /status, GET /metrics or POST /inject\n');
+				res.end('not found: GET /status, /metrics, /capture, /trace/ID; POST /inject, /trace/ID\n');
 			}
 		} catch (error) {
 			res.writeHead(500, {'content-type': 'text/plain'});
@@ -92,5 +117,38 @@ export function injectPackets(path: string, packets: Uint8Array[], timeoutMs = 2
 		req.on('timeout', () => req.destroy(new Error(`${path}: no answer within ${timeoutMs} ms`)));
 		req.on('error', reject);
 		req.end(body);
+	});
+}
+
+/** Arms (POST) or reads (GET) the trace of echo identifier `id` at the node behind `path`. */
+export function traceControl(path: string, id: number, method: 'POST' | 'GET', timeoutMs = 1000): Promise<TraceEvent[]> {
+	return new Promise((resolve, reject) => {
+		const req = request({socketPath: path, path: `/trace/${id}`, method, timeout: timeoutMs}, (res) => {
+			let text = '';
+			res.setEncoding('utf8');
+			res.on('data', (chunk: string) => (text += chunk));
+			res.on('end', () => {
+				if (res.statusCode !== 200) return reject(new Error(`${path}/trace: HTTP ${res.statusCode}`));
+				const body = JSON.parse(text) as TraceEvent[] | {armed: number};
+				resolve(Array.isArray(body) ? body : []);
+			});
+		});
+		req.on('timeout', () => req.destroy(new Error(`${path}: no answer within ${timeoutMs} ms`)));
+		req.on('error', reject);
+		req.end();
+	});
+}
+
+/** Streams the pcap capture of the node behind `path` to `out` until `signal` aborts. */
+export function streamCapture(path: string, port: string | undefined, out: NodeJS.WritableStream, signal: AbortSignal): Promise<void> {
+	return new Promise((resolve, reject) => {
+		const req = request({socketPath: path, path: `/capture${port ? `?port=${encodeURIComponent(port)}` : ''}`, method: 'GET', signal}, (res) => {
+			if (res.statusCode !== 200) return reject(new Error(`${path}/capture: HTTP ${res.statusCode}`));
+			res.pipe(out, {end: false});
+			res.on('end', resolve);
+			res.on('error', () => resolve());
+		});
+		req.on('error', (error) => (signal.aborted ? resolve() : reject(error)));
+		req.end();
 	});
 }

@@ -30,6 +30,7 @@ export function prometheus(s: NodeStatus): string {
 	metric('port_rx_bytes_total', 'Bytes received, by port.', 'counter', s.ports.map((p) => [`port="${esc(p.name)}"`, p.counters.rxBytes]));
 	metric('port_tx_bytes_total', 'Bytes sent, by port.', 'counter', s.ports.map((p) => [`port="${esc(p.name)}"`, p.counters.txBytes]));
 	metric('port_tx_failed_total', 'Packets a port refused (EAGAIN), by port.', 'counter', s.ports.map((p) => [`port="${esc(p.name)}"`, p.counters.txFailed]));
+	metric('route_changes_total', 'Changes of selected routes.', 'counter', [['', s.routeChanges]]);
 	metric('bfd_state_changes_total', 'BFD session state changes.', 'counter', [['', s.bfdStateChanges]]);
 	metric('bfd_up', 'BFD sessions in state Up, by link.', 'gauge', s.bfd.map((b) => [`link="${esc(b.link)}"`, b.state === 'Up' ? 1 : 0]));
 	metric('routes', 'Routes in the table (candidates).', 'gauge', [['', s.routes.length]]);

@@ -54,6 +54,10 @@ export interface Stack {
 	groups: Group[];
 	/** The client role's flow table and replay cache, for clients and terminals. */
 	client?: ClientState;
+	/** Every anycast address of the topology: routes to them are nearest-server choices. */
+	anycastAddresses: Addr[];
+	/** Changes of selected routes since start. */
+	routeChanges(): number;
 	/** Wires a link port; `transmit` sends one packet to the neighbour. */
 	attachLink(id: string, transmit: (buf: Uint8Array, off: number, len: number) => boolean): AttachedPort;
 	/** Wires the host port (the TUN); `mtu` is the TUN's. */
@@ -140,6 +144,8 @@ export function buildStack(t: Topology, name: string, deps: StackDeps): Stack {
 	node.bindUdp(RIPNG_PORT, control(RIPNG_PORT));
 	node.bindUdp(BFD_PORT, control(BFD_PORT));
 
+	let routeChanges = 0;
+	router.table.onChange((changes) => (routeChanges += changes.length));
 	const stack: Stack = {
 		name,
 		spec,
@@ -147,6 +153,8 @@ export function buildStack(t: Topology, name: string, deps: StackDeps): Stack {
 		router,
 		links,
 		groups,
+		anycastAddresses: t.groups.map((g) => parseAddr(g.anycast)),
+		routeChanges: () => routeChanges,
 		attachLink(id, transmit) {
 			const end = links.find((l) => l.id === id);
 			if (!end) throw new Error(`${name} has no link to ${id}`);

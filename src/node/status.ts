@@ -34,17 +34,19 @@ export interface NodeStatus {
 	routes: RouteStatus[];
 	bfd: Array<{link: string; peer: string; state: string; remoteState: string; detectTimeMs: number}>;
 	bfdStateChanges: number;
+	routeChanges: number;
 	ripng: Record<string, number> | null;
 	anycast: Array<{prefix: string; originated: boolean} & Record<string, number | string | boolean>>;
 }
 
 export function nodeStatus(stack: Stack, startedAt: number, io: (port: string) => Record<string, number> | undefined = () => undefined): NodeStatus {
 	const {node, router} = stack;
+	const anycast = new Set(stack.anycastAddresses.map((a) => `${formatAddr(a)}/128`));
 	const routes: RouteStatus[] = router.table.dump().map((line) => {
 		// "<prefix> <origin> <local|direct link|via addr%link> metric N [anycast] [*]"
 		const m = /^(\S+) (\S+) (local|direct \S+|via \S+) metric (\d+)( anycast)?( \*)?$/.exec(line);
 		return m
-			? {prefix: m[1]!, origin: m[2]!, via: m[3]!, metric: Number(m[4]), anycast: Boolean(m[5]), selected: Boolean(m[6])}
+			? {prefix: m[1]!, origin: m[2]!, via: m[3]!, metric: Number(m[4]), anycast: Boolean(m[5]) || anycast.has(m[1]!), selected: Boolean(m[6])}
 			: {prefix: line, origin: '?', via: '?', metric: 0, anycast: false, selected: false};
 	});
 	return {
@@ -61,6 +63,7 @@ export function nodeStatus(stack: Stack, startedAt: number, io: (port: string) =
 		routes,
 		bfd: router.bfd.sessions().map((s) => ({link: s.link, peer: formatAddr(s.peer), state: s.state, remoteState: s.remoteState, detectTimeMs: s.detectTimeMs})),
 		bfdStateChanges: router.bfd.stateChanges,
+		routeChanges: stack.routeChanges(),
 		ripng: router.ripng ? {...router.ripng.stats} : null,
 		anycast: router.anycast.map((a, i) => ({prefix: stack.groups[i] ? formatAddr(stack.groups[i].anycast) : '?', originated: a.healthy, ...a.stats})),
 	};

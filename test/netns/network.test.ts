@@ -2,14 +2,15 @@
 // (prefix t<pid>-), one role process per node on a real TUN and real veths,
 // real ping, dig, dnsmasq, tracepath, tcpdump and tshark against it.
 import {spawn, spawnSync} from 'node:child_process';
-import {existsSync, readFileSync, writeFileSync} from 'node:fs';
+import {existsSync, readFileSync, readdirSync, statSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import type {ExecutionContext} from 'ava';
-import {queryStatus} from '../../src/node/control.js';
+import {injectPackets, queryControl, queryStatus} from '../../src/node/control.js';
 import type {NodeStatus} from '../../src/node/status.js';
 import {files, linkIfname, underlayAddress} from '../../src/netns/names.js';
 import {startDnsmasq} from '../../src/netns/setup.js';
-import {ATTACKS, FORGED_MARK} from '../../src/roles/attacker.js';
+import {ATTACKS, FORGED_MARK, craft} from '../../src/roles/attacker.js';
+import {A} from '../helpers/net.js';
 import type {AttackKind} from '../../src/roles/attacker.js';
 import {runAttack} from '../../src/cli/attack.js';
 import {runDemo} from '../../src/cli/demo.js';
@@ -59,6 +60,66 @@ test('nearest server from inside: terminal-b is answered by server-b, for ping a
 	t.regex(ping.stdout, / 0% packet loss/);
 	t.is(dig('terminal-b'), 'server-b');
 	t.true((await status('server-b')).counters.stamped - before >= 4);
+});
+
+test('capture: a ping of S taken at the client shows the stamped reply and option 0x1E in tshark, checksums good', async (t) => {
+	const file = join(net!.stateRoot, 'capture.pcap');
+	const capture = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'capture', 'client', 'internet', '-w', file, '--seconds', '4', '--topology', net!.file, '--state', net!.stateRoot], {stdio: 'ignore'});
+	await sleep(2000);
+	net!.exec('client', 'ping', '-6', '-n', '-c', '2', '-i', '0.2', S);
+	await new Promise((r) => capture.once('exit', r));
+	const fields = spawnSync('tshark', ['-n', '-r', file, '-o', 'udp.check_checksum:TRUE', '-Y', 'icmpv6.type == 129', '-T', 'fields', '-e', 'ipv6.src', '-e', 'ipv6.opt.type', '-e', 'icmpv6.checksum.status'], {encoding: 'utf8'});
+	const rows = fields.stdout.trim().split('\n').filter(Boolean);
+	t.true(rows.length >= 2, `echo replies captured: ${fields.stdout}${fields.stderr}`);
+	for (const row of rows) {
+		const [src, opt, checksum] = row.split('\t');
+		t.is(src, '2001:db8:1:a::30', 'the reply on the wire comes from server-a');
+		t.true(opt!.split(',').includes('0x1e'), `option 0x1E in tshark: ${opt}`);
+		t.is(checksum, '1', 'tshark finds the ICMPv6 checksum good');
+	}
+	const text = spawnSync('tshark', ['-n', '-r', file, '-V', '-Y', 'icmpv6.type == 129'], {encoding: 'utf8'}).stdout;
+	t.regex(text, /Experimental \(0x1E\)/);
+});
+
+test('trace: the probe goes client → … → server-a and back, each decision named', (t) => {
+	const r = net!.cli('trace', '--json');
+	t.is(r.status, 0, r.stderr);
+	const trace = JSON.parse(r.stdout) as {requestPath: string[]; replyPath: string[]; events: Array<{node: string; decision: string}>};
+	t.deepEqual(trace.requestPath, ['client', 'internet', 'boundary', 'router-a', 'server-a']);
+	t.deepEqual(trace.replyPath, ['server-a', 'router-a', 'boundary', 'internet', 'client']);
+	t.true(trace.events.some((e) => e.node === 'server-a' && e.decision === 'stamped'));
+	t.true(trace.events.some((e) => e.node === 'boundary' && e.decision === 'verified'));
+	t.true(trace.events.some((e) => e.node === 'client' && e.decision === 'verified'));
+});
+
+test('trace after server-a fails lists the hops to server-b', async (t) => {
+	t.is(net!.cli('stop-node', 'server-a').status, 0);
+	try {
+		let trace: {requestPath: string[]} = {requestPath: []};
+		for (let i = 0; i < 20 && trace.requestPath.at(-1) !== 'server-b'; i++) {
+			await sleep(100);
+			trace = JSON.parse(net!.cli('trace', '--json').stdout) as typeof trace;
+		}
+		t.deepEqual(trace.requestPath, ['client', 'internet', 'boundary', 'router-b', 'server-b']);
+	} finally {
+		net!.cli('start-node', 'server-a');
+	}
+	for (let i = 0; i < 100 && dig('client') !== 'server-a'; i++) await sleep(100);
+	t.is(dig('client'), 'server-a', 'server-a is back');
+});
+
+test('status: tables for people, --json for scripts, and Prometheus text on the control socket', async (t) => {
+	const text = net!.cli('status');
+	t.is(text.status, 0, text.stderr);
+	for (const section of ['NODES', 'LINKS', 'ROUTES boundary', 'DROPS']) t.true(text.stdout.includes(section), section);
+	t.regex(text.stdout, /2001:db8:1:ac::53\/128 via fe80::5 dev router-a .*← nearest anycast server/);
+	const json = JSON.parse(net!.cli('status', 'boundary', '--json').stdout) as Array<{name: string; status: NodeStatus}>;
+	t.is(json.length, 1);
+	t.is(json[0]!.status.role, 'boundary');
+	t.true(json[0]!.status.bfd.every((b) => b.state === 'Up'));
+	const metrics = await queryControl(files.socket(net!.state, 'boundary'), '/metrics');
+	t.regex(metrics, /^anyguard_verified_total\{node="boundary",role="boundary"\} \d+$/m);
+	t.regex(metrics, /^anyguard_drops_total\{node="boundary",role="boundary",reason="ingress-spoofed"\} \d+$/m);
 });
 
 test('real DNS and failover: server-a answers; killed, server-b within 1 s; restarted, server-a again', async (t) => {
@@ -129,11 +190,22 @@ async function onClientTun<T>(fn: () => Promise<T>): Promise<[T, Uint8Array[]]> 
 
 const marked = (p: Uint8Array) => Buffer.from(p).includes(FORGED_MARK);
 
+/** `anyguard status --json` for every node, as a script would read it. */
+function statusJson(): Map<string, NodeStatus> {
+	const r = net!.cli('status', '--json');
+	return new Map((JSON.parse(r.stdout) as Array<{name: string; status: NodeStatus}>).map((n) => [n.name, n.status]));
+}
+
 for (const kind of Object.keys(ATTACKS) as AttackKind[]) {
 	test(`attack ${kind}: no forged packet reaches the client's TUN; dropped at ${ATTACKS[kind].droppedAt} (${ATTACKS[kind].reason})`, async (t: ExecutionContext) => {
+		const spec = ATTACKS[kind];
+		const before = statusJson();
 		const [r, seen] = await onClientTun(() => runAttack(net!.topology, kind, {count: 3, stateRoot: net!.stateRoot, echoId: 0x4200 + Object.keys(ATTACKS).indexOf(kind)}));
+		const after = statusJson();
 		t.is(r.sent, 3);
 		t.is(r.dropped, 3, `drops for ${r.spec.reason} at ${r.spec.droppedAt}`);
+		t.is(after.get(spec.droppedAt)!.counters.drops[spec.reason] - before.get(spec.droppedAt)!.counters.drops[spec.reason], 3, 'status --json shows the drops');
+		t.is(after.get('client')!.counters.verified - before.get('client')!.counters.verified, r.victim.received, 'verified responses = pings answered');
 		t.is(r.victim.duplicates, 0, r.victim.output);
 		t.is(r.victim.received, 3, r.victim.output);
 		t.false(seen.some(marked), 'no forged payload on the client TUN');
@@ -167,6 +239,35 @@ test('route exchange and BFD packets captured on a link decode in tshark without
 	const bad = spawnSync('tshark', ['-n', '-r', out, '-Y', '_ws.malformed || _ws.expert.severity >= 0x600000'], {encoding: 'utf8'}).stdout.trim();
 	t.is(bad, '', 'no malformed packets or warnings');
 	t.truthy(underlayAddress(link, 'boundary'));
+});
+
+test('logs stay bounded: a 60 s flood of forged responses grows no log by 5 MB; the client keeps answering', async (t) => {
+	const seconds = Number(process.env.ANYGUARD_FLOOD_S ?? 60);
+	const logs = () => new Map(readdirSync(net!.state).filter((f) => f.endsWith('.log')).map((f) => [f, statSync(join(net!.state, f)).size]));
+	const before = logs();
+	const echoId = 0x5151;
+	const victim = spawn('ip', ['netns', 'exec', net!.ns('client'), 'ping', '-6', '-n', '-q', '-e', String(echoId), '-i', '0.2', '-w', String(seconds), S], {stdio: ['ignore', 'pipe', 'ignore']});
+	let output = '';
+	victim.stdout.on('data', (d: Buffer) => (output += d.toString()));
+	const done = new Promise((r) => victim.once('exit', r));
+	const forged = craft('no-id', {client: A.client, anycast: A.S, self: A.attacker, server: A.serverA, echoId, sequences: Array.from({length: 500}, (_, i) => i + 1), wallNow: Date.now()});
+	const socket = files.socket(net!.state, 'attacker');
+	const until = Date.now() + seconds * 1000;
+	let sent = 0;
+	while (Date.now() < until) {
+		sent += (await injectPackets(socket, forged, 5000)).injected;
+		await sleep(20);
+	}
+	await done;
+	const after = logs();
+	const growth = [...after].map(([f, size]) => [f, size - (before.get(f) ?? 0)] as const).sort((a, b) => b[1] - a[1]);
+	t.log(`${sent} forged responses in ${seconds} s; largest log growth: ${growth.slice(0, 3).map(([f, g]) => `${f} +${g} B`).join(', ')}`);
+	for (const [f, g] of growth) t.true(g < 5 * 1024 * 1024, `${f} grew by ${g} bytes`);
+	const drops = (await status('client')).counters.drops['id-missing'];
+	t.true(drops >= sent * 0.9, `the client dropped ${drops} of ${sent} as id-missing`);
+	const m = /(\d+) packets transmitted, (\d+) received/.exec(output);
+	t.truthy(m, output);
+	t.true(Number(m![2]) >= Number(m![1]) * 0.95, `the victim's pings kept succeeding: ${m![0]}`);
 });
 
 test('demo: the narrated run pings, stops every pretender shown, fails over and back', async (t) => {

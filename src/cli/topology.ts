@@ -1,0 +1,80 @@
+// `anyguard topology`: a picture of the network with Debian's graphviz: nodes
+// by role, addresses, link costs, and the current path to S highlighted —
+// read from the running network when it is up, else from the same topology
+// converged in memory.
+import {spawnSync} from 'node:child_process';
+import type {Topology} from '../config/topology.js';
+import {queryStatus} from '../node/control.js';
+import {MemNet} from '../node/memnet.js';
+import {files, stateDir} from '../netns/names.js';
+import {formatAddr, parseAddr} from '../util/addr.js';
+import {hostLinkAddresses} from '../netns/setup.js';
+
+const STYLE: Record<string, string> = {
+	client: 'shape=box, style="rounded,filled", fillcolor="#cfe8ff"',
+	terminal: 'shape=box, style="rounded,filled", fillcolor="#e6f2ff"',
+	attacker: 'shape=box, style="rounded,filled", fillcolor="#ffd6d6"',
+	router: 'shape=ellipse, style=filled, fillcolor="#eeeeee"',
+	boundary: 'shape=octagon, style=filled, fillcolor="#ffe9b3"',
+	server: 'shape=box3d, style=filled, fillcolor="#d8f5d0"',
+};
+
+/** The nodes a packet for S crosses from `from`, hop by hop: live from the control sockets, or in memory. */
+export async function pathToS(t: Topology, from: string, S: string, stateRoot?: string): Promise<{path: string[]; live: boolean}> {
+	const key = `${formatAddr(parseAddr(S))}/128`;
+	try {
+		const path = [from];
+		const state = stateDir(t, stateRoot);
+		for (let i = 0; i < 16; i++) {
+			const s = await queryStatus(files.socket(state, path.at(-1)!), 500);
+			const r = s.routes.find((x) => x.selected && x.prefix === key);
+			if (!r || r.via === 'local') break;
+			const link = r.via.startsWith('via ') ? r.via.split('%')[1]! : r.via.slice('direct '.length);
+			path.push(link);
+		}
+		return {path, live: true};
+	} catch {
+		const net = new MemNet(t);
+		net.start();
+		net.run(5000);
+		return {path: net.path(from, S), live: false};
+	}
+}
+
+export async function topologyDot(t: Topology, stateRoot?: string): Promise<string> {
+	const client = t.nodes.find((n) => n.role === 'client');
+	const group = t.groups.find((g) => g.name === client?.groups?.[0]) ?? t.groups[0];
+	const {path, live} = client && group ? await pathToS(t, client.name, group.anycast, stateRoot) : {path: [], live: false};
+	const onPath = new Set(path.slice(1).map((n, i) => [path[i], n].sort().join('|')));
+	const lines = [
+		'graph anyguard {',
+		'  graph [fontname="Helvetica", labelloc=t, fontsize=16, pad=0.3, nodesep=0.5, ranksep=0.9, rankdir=LR];',
+		'  node [fontname="Helvetica", fontsize=11];',
+		'  edge [fontname="Helvetica", fontsize=10];',
+		`  label=${JSON.stringify(`${t.name}: ${group ? `path to S = ${group.anycast} ${live ? '(live)' : '(converged in memory)'}` : ''}`)};`,
+	];
+	for (const n of t.nodes) {
+		const address = n.host?.address ?? n.address ?? '';
+		const extra = n.role === 'server' ? `\\nholds ${(n.groups ?? []).map((g) => t.groups.find((x) => x.name === g)!.anycast).join(', ')}` : '';
+		const label = `${n.name}\\n${n.description ?? n.role}\\n${address}${extra}`;
+		lines.push(`  ${JSON.stringify(n.name)} [label="${label}", ${STYLE[n.role] ?? ''}${path.includes(n.name) ? ', penwidth=2.5, color="#1f6feb"' : ''}];`);
+	}
+	const host = hostLinkAddresses(t);
+	if (client && host) {
+		lines.push(`  "host" [label="host (root namespace)\\n${host.host}", shape=note, style=dashed];`);
+		lines.push(`  "host" -- ${JSON.stringify(client.name)} [style=dashed, label="veth"];`);
+	}
+	for (const l of t.links) {
+		const hot = onPath.has([l.a, l.b].sort().join('|'));
+		lines.push(`  ${JSON.stringify(l.a)} -- ${JSON.stringify(l.b)} [label="cost ${l.cost}"${hot ? ', color="#1f6feb", penwidth=3' : ''}];`);
+	}
+	lines.push('}');
+	return lines.join('\n') + '\n';
+}
+
+export function renderDot(dot: string, format: 'svg' | 'png'): Buffer {
+	const r = spawnSync('dot', [`-T${format}`], {input: dot, maxBuffer: 64 * 1024 * 1024});
+	if (r.error) throw new Error(`graphviz's dot is not installed (apt-get install -y graphviz): ${r.error.message}`);
+	if (r.status !== 0) throw new Error(`dot failed: ${r.stderr.toString().trim()}`);
+	return r.stdout;
+}

@@ -1,0 +1,28 @@
+// Every command the help text lists is one the CLI dispatches, and a bad
+// option to any of them is a clear usage error, not a stack trace.
+import {spawnSync} from 'node:child_process';
+import test from 'ava';
+
+const main = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+const anyguard = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', main, ...args], {encoding: 'utf8', timeout: 30_000});
+
+test('each command in the help text is dispatched; a bad option is a usage error', (t) => {
+	const help = anyguard('help');
+	t.is(help.status, 0);
+	const commands = [...new Set([...help.stdout.matchAll(/^ {2}([a-z][a-z-]+)\b/gm)].map((m) => m[1]!))];
+	t.true(commands.length >= 15, commands.join(' '));
+	for (const command of commands.filter((c) => c !== 'help')) {
+		const r = anyguard(command, '--no-such-option');
+		t.is(r.status, 2, `${command}: ${r.stderr}`);
+		t.notRegex(r.stderr, /unknown command/, command);
+		t.regex(r.stderr, /^anyguard: .*no-such-option/m, command);
+		t.notRegex(r.stderr, /\n\s+at /, `${command}: no stack trace`);
+	}
+});
+
+test('attack --list names every kind with where it is dropped', (t) => {
+	const r = anyguard('attack', '--list');
+	t.is(r.status, 0, r.stderr);
+	t.regex(r.stdout, /^replay\s+from attacker\s+dropped by client\s+\(id-replayed\)/m);
+	t.regex(r.stdout, /^spoof-server\s+from attacker\s+dropped by boundary\s+\(ingress-spoofed\)/m);
+});
