@@ -79,7 +79,8 @@ export function runProbe(o: ProbeOptions): Promise<void> {
 			console.log(JSON.stringify({sentAt: at, rttMs: Date.now() - at, answer: firstTxt(msg) ?? null}));
 			finish();
 		});
-		const tick = setInterval(() => {
+		/** Queries unanswered for longer than the timeout are reported lost. */
+		const reap = () => {
 			const now = Date.now();
 			for (const [qid, at] of sent) {
 				if (now - at < o.timeoutMs) continue;
@@ -87,6 +88,10 @@ export function runProbe(o: ProbeOptions): Promise<void> {
 				console.log(JSON.stringify({sentAt: at, lost: true}));
 				finish();
 			}
+		};
+		const tick = setInterval(() => {
+			reap();
+			const now = Date.now();
 			if (id >= o.count) return;
 			id++;
 			const qid = id & 0xffff;
@@ -95,15 +100,7 @@ export function runProbe(o: ProbeOptions): Promise<void> {
 			if (id >= o.count) clearInterval(tick);
 		}, o.intervalMs);
 		// After the last query, keep checking for losses until every query is settled.
-		const reaper = setInterval(() => {
-			const now = Date.now();
-			for (const [qid, at] of sent) {
-				if (now - at < o.timeoutMs) continue;
-				sent.delete(qid);
-				console.log(JSON.stringify({sentAt: at, lost: true}));
-				finish();
-			}
-		}, 50);
+		const reaper = setInterval(reap, 50);
 		socket.on('close', () => clearInterval(reaper));
 	});
 }
