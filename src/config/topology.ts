@@ -69,6 +69,22 @@ const nodeSchema = z.strictObject({
 	outside: z.array(name).optional(),
 	/** Boundary router: the server network's prefixes, for ingress filtering. */
 	inside: z.array(prefix).optional(),
+	/** RFC 4443 §2.4(f): this node's ICMPv6 error rate limit, a token bucket (default 100/s, burst 10). */
+	icmpRate: z
+		.strictObject({
+			perSecond: z.number().min(0).max(1_000_000),
+			burst: z.number().int().min(1).max(1_000_000),
+		})
+		.optional(),
+	/** Fragment reassembly at this node (RFC 8200 §4.5): timeout and memory bounds (default 60 s, 4 MiB, 1024 datagrams, 256 fragments each). */
+	reassembly: z
+		.strictObject({
+			timeoutMs: z.number().int().min(100).max(600_000).optional(),
+			maxBytes: z.number().int().min(65_536).max(1 << 30).optional(),
+			maxDatagrams: z.number().int().min(1).max(1_000_000).optional(),
+			maxFragments: z.number().int().min(2).max(8192).optional(),
+		})
+		.optional(),
 	/** Servers: a command whose success keeps S originated. */
 	health: z
 		.strictObject({

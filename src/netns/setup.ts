@@ -8,7 +8,10 @@ import {join, resolve} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {queryStatus} from '../node/control.js';
 import type {NodeStatus} from '../node/status.js';
-import {loadTopology} from '../config/topology.js';
+import {KeyError} from '../anycast/keys.js';
+import {TopologyError, keyPath, loadTopology} from '../config/topology.js';
+import {buildStack} from '../node/stack.js';
+import {SimClock} from '../util/clock.js';
 import type {Topology, TopologyNode} from '../config/topology.js';
 import {formatAddr, parseAddr, parsePrefix} from '../util/addr.js';
 import {HOST_LINK_IFNAME, TUN_NAME, UNDERLAY_OVERHEAD, files, hostVeth, linkIfname, namespace, stateDir, tunMtu, underlayAddress} from './names.js';
@@ -111,6 +114,7 @@ export interface UpOptions {
 export async function up(topologyFile: string, options: UpOptions = {}): Promise<{state: string; convergedMs: number}> {
 	const progress = options.progress ?? consoleProgress(options.verbose);
 	const t = loadTopology(topologyFile);
+	checkKeys(t);
 	if (process.getuid?.() !== 0) throw new SetupError('not-root', 'anyguard up needs root: it creates network namespaces');
 	const missing = missingTools();
 	if (missing.length > 0)
@@ -188,6 +192,26 @@ export async function up(topologyFile: string, options: UpOptions = {}): Promise
 	const convergedMs = Date.now() - started;
 	progress.step(`up in ${(convergedMs / 1000).toFixed(1)} s; state in ${state}`);
 	return {state, convergedMs};
+}
+
+/**
+ * Loads every node's keys as its role process will, before anything is made:
+ * a bad key file stops `up` with an error naming the topology, the field
+ * that names the key file, the file and what is wrong with it, and leaves the
+ * machine as it was. Building a stack starts nothing (no timers, no I/O).
+ */
+export function checkKeys(t: Topology): void {
+	for (const n of t.nodes) {
+		try {
+			buildStack(t, n.name, {clock: new SimClock(), wallNow: () => 0, healthCheck: () => undefined});
+		} catch (error) {
+			if (!(error instanceof KeyError)) throw error;
+			const at = t.groups.findIndex((g) => (g.key && keyPath(t, g.key) === error.file) || (g.publicKey && keyPath(t, g.publicKey) === error.file));
+			const g = t.groups[at];
+			const field = !g ? 'groups' : g.key && keyPath(t, g.key) === error.file ? `groups[${at}].key` : `groups[${at}].publicKey`;
+			throw new TopologyError(t.file, field, `${error.message} (node ${n.name} needs it)`);
+		}
+	}
 }
 
 /** The /48s of the topology's addresses: what the host routes to the client. */

@@ -35,6 +35,14 @@ export interface NodeCounters {
 	verified: number;
 	/** Identifier checks that failed; also counted in drops by reason. */
 	rejected: number;
+	/** Datagrams reassembled from fragments (RFC 8200 §4.5). */
+	reassembled: number;
+	/** Fragments held back at the boundary while their datagram was verified, then forwarded as they came. */
+	fragmentsForwarded: number;
+	/** Packets this node originated in fragments because they exceeded the path MTU (RFC 8200 §4.5, RFC 8201). */
+	fragmented: number;
+	/** Path MTU estimates lowered by a Packet Too Big (RFC 8201 §4). */
+	pmtuUpdates: number;
 	drops: Record<DropReason, number>;
 }
 
@@ -54,6 +62,10 @@ export function nodeCounters(): NodeCounters {
 		stamped: 0,
 		verified: 0,
 		rejected: 0,
+		reassembled: 0,
+		fragmentsForwarded: 0,
+		fragmented: 0,
+		pmtuUpdates: 0,
 		drops,
 	};
 }

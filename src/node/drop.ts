@@ -9,6 +9,18 @@ export const DROP_REASONS = [
 	'bad-source', // multicast or unspecified source where it cannot be (RFC 4291 §2.5.2, §2.7)
 	'scope', // link-local source or destination would leave its link (RFC 4291 §2.5.6)
 	'not-for-us', // multicast group or own-address protocol the node does not serve
+	// extension headers (RFC 8200 §4; docs/pipeline.md)
+	'option-unknown', // an unknown option whose action bits say discard (01, 10, 11; RFC 8200 §4.2)
+	'next-header-unknown', // an unrecognized Next Header at the destination (RFC 8200 §4); Parameter Problem code 1 (Hop-by-Hop not first: malformed-bad-order, also code 1)
+	'routing-header', // Routing header of type 0 or a type we do not know, Segments Left > 0 (RFC 8200 §4.4, RFC 5095); Parameter Problem code 0
+	// fragments (RFC 8200 §4.5; src/node/reassembly.ts)
+	'frag-incomplete-chain', // first fragment without the whole header chain (RFC 7112 §5); Parameter Problem code 3
+	'frag-bad-length', // fragment not a multiple of 8 with M set, or ending past 65535 (RFC 8200 §4.5); Parameter Problem code 0
+	'frag-overlap', // overlapping fragments: the whole datagram goes, no ICMP (RFC 5722 §4)
+	'frag-duplicate', // an exact duplicate of a fragment already held (RFC 8200 §4.5 allows dropping it alone)
+	'frag-inconsistent', // a second last fragment, or data past the datagram's end, or too many fragments
+	'frag-timeout', // reassembly did not finish in time (RFC 8200 §4.5); Time Exceeded code 1 if the first fragment came
+	'frag-evicted', // the reassembly buffer was full: the oldest datagram gave way
 	// route / forward
 	'no-route',
 	'hop-limit', // hop limit ran out (RFC 8200 §3); Time Exceeded sent

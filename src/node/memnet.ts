@@ -77,6 +77,8 @@ export class MemHost {
 		if (info.upperProto === Proto.Icmpv6 && bytes[u] === Icmp6.EchoRequest)
 			return buildPacket({ip, ext: [], upper: {proto: Proto.Icmpv6, icmp: {kind: 'echo', type: Icmp6.EchoReply, code: 0, identifier: u16(bytes, u + 4), sequence: u16(bytes, u + 6), data: bytes.slice(u + 8, info.end)}}});
 		if (info.upperProto === Proto.Udp) {
+			// A DNS server does not answer what comes from port 53 (a response): two of them would answer each other forever.
+			if (u16(bytes, u) === DNS_PORT) return null;
 			if (u16(bytes, u + 2) === DNS_PORT)
 				return buildPacket({ip, ext: [], upper: {proto: Proto.Udp, udp: {srcPort: DNS_PORT, dstPort: u16(bytes, u), payload: new TextEncoder().encode(this.name)}}});
 			return buildPacket({ip, ext: [], upper: {proto: Proto.Icmpv6, icmp: {kind: 'error', type: Icmp6.DestUnreachable, code: Unreach.Port, param: 0, invoking: quoteInvoking(bytes)}}});

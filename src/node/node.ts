@@ -1,9 +1,10 @@
 // The packet pipeline every role shares. A packet goes
 //
-//   receive → validate → prerouting → [own address? → local]
-//           → route → hop limit → from-host | to-host | forward → MTU
-//           → postrouting → transmit
+//   receive → validate → hop-by-hop options → prerouting → [own address? → local]
+//           → route → hop limit → [reassembly] → from-host | to-host | forward
+//           → MTU → postrouting → transmit
 //
+// (docs/pipeline.md lists every stage, drop reason and ICMPv6 error.)
 // Roles are sets of hooks at the named points (src/roles). The pipeline never
 // throws on a packet: every failure is a counted drop with a reason from
 // DROP_REASONS, and the ICMPv6 error the RFCs ask for, if any, is sent.
@@ -12,10 +13,13 @@ import {flowHash} from '../route/table.js';
 import type {NextHop} from '../route/types.js';
 import {ADDR_LEN, isLinkLocal, isMulticast, isUnspecified, parseAddr} from '../util/addr.js';
 import type {Addr} from '../util/addr.js';
-import {u16} from '../wire/bytes.js';
+import {randomBytes} from 'node:crypto';
+import {u16, u32} from '../wire/bytes.js';
 import {WireError} from '../wire/error.js';
+import {fragmentPacket} from '../wire/fragment.js';
 import {Icmp6, ParamProblemCode, TimeExceededCode, Unreach, checkIcmpv6, isIcmpv6Error, quoteInvoking} from '../wire/icmpv6.js';
-import {IPV6, Proto} from '../wire/ipv6.js';
+import {IPV6, IPV6_HEADER_LEN, IPV6_MIN_MTU, Proto} from '../wire/ipv6.js';
+import {Opt, optionAction, OptAction} from '../wire/options.js';
 import {PacketInfo, parsePacket} from '../wire/packet.js';
 import {buildPacket} from '../wire/repr.js';
 import {UDP_HEADER_LEN, checkUdp} from '../wire/udp.js';
@@ -23,6 +27,9 @@ import {nodeCounters, portCounters} from './counters.js';
 import type {NodeCounters, PortCounters} from './counters.js';
 import {malformed} from './drop.js';
 import type {DropReason} from './drop.js';
+import {PmtuCache} from './pmtu.js';
+import {DEFAULT_REASSEMBLY, Reassembler} from './reassembly.js';
+import type {AddResult, Expired, ReassemblyLimits} from './reassembly.js';
 
 export interface Port {
 	readonly name: string;
@@ -48,6 +55,17 @@ export type HookPoint = 'prerouting' | 'from-host' | 'to-host' | 'forward' | 'po
 export const STOLEN = 'stolen';
 export type Verdict = DropReason | typeof STOLEN | null;
 export type Hook = (pkt: Packet, node: Node) => Verdict;
+
+/**
+ * What a node does with fragments at a hook point whose hooks must read the
+ * whole datagram: `whole` hands the hooks, and then the next hop, the
+ * reassembled datagram (the client delivers it to its host); `fragments`
+ * hands the hooks the datagram but forwards the original fragments as they
+ * came (the boundary router stays a router: it neither reassembles for the
+ * next hop nor fragments again). Hooks of a `fragments` point must not
+ * rewrite the packet.
+ */
+export type ReassemblyMode = 'whole' | 'fragments';
 
 /** The packet in flight. One per pipeline depth, reused: hooks must not keep it. */
 export class Packet {
@@ -89,6 +107,8 @@ export interface NodeConfig {
 	now: () => number;
 	/** RFC 4443 §2.4(f) token bucket: errors per second and burst. */
 	icmpRate?: {perSecond: number; burst: number};
+	/** Reassembly timeout and memory bounds (RFC 8200 §4.5); defaults in DEFAULT_REASSEMBLY. */
+	reassembly?: Partial<ReassemblyLimits>;
 	/** Called for every drop; for logs and tests. Must not throw. */
 	onDrop?: (reason: DropReason, pkt: Packet, node: Node) => void;
 }
@@ -113,6 +133,15 @@ export class Node {
 	private depth = 0;
 	private tokens: number;
 	private tokensAt: number;
+	/** Fragments held for the node's own stack and for hooks that read whole datagrams. */
+	readonly reassembly: Reassembler<AttachedPort>;
+	/** Path MTUs for what this node originates (RFC 8201). */
+	readonly pmtu = new PmtuCache();
+	private readonly reassemblyAt: Array<{point: HookPoint; when: (pkt: Packet) => boolean; mode: ReassemblyMode}> = [];
+	/** RFC 7739 §5: Fragment Identifications should not be predictable; a random start and a counter. */
+	private fragId = randomBytes(4).readUInt32BE(0);
+	private readonly scratch = new PacketInfo();
+	private readonly onGone = (e: Expired<AttachedPort>): void => this.reassemblyGone(e);
 
 	constructor(private readonly config: NodeConfig) {
 		this.name = config.name;
@@ -121,6 +150,7 @@ export class Node {
 		this.anycast = (config.anycast ?? []).slice();
 		this.tokens = config.icmpRate?.burst ?? 10;
 		this.tokensAt = config.now();
+		this.reassembly = new Reassembler({...DEFAULT_REASSEMBLY, ...config.reassembly});
 	}
 
 	get primaryAddress(): Addr | undefined {
@@ -140,6 +170,16 @@ export class Node {
 
 	addHook(point: HookPoint, hook: Hook): void {
 		this.hooks[point].push(hook);
+	}
+
+	/** Fragments reaching `point` for which `when` holds are reassembled first (see ReassemblyMode). */
+	reassembleAt(point: 'to-host' | 'forward', when: (pkt: Packet) => boolean, mode: ReassemblyMode): void {
+		this.reassemblyAt.push({point, when, mode});
+	}
+
+	/** Timer work: abandons reassemblies past their timeout (RFC 8200 §4.5). Call about once a second. */
+	tick(): void {
+		this.reassembly.expire(this.config.now(), this.onGone);
 	}
 
 	/** Adds an address this node answers for itself (not the host's). */
@@ -177,10 +217,11 @@ export class Node {
 			pkt.inPort = port;
 			pkt.outPort = null;
 			pkt.nextHop = null;
+			pkt.info.fragIndex = -1;
 			try {
 				parsePacket(buf, pkt.info, off, off + len);
 			} catch (error) {
-				if (error instanceof WireError) return this.countDrop(malformed(error.code), null);
+				if (error instanceof WireError) return this.invalid(pkt, error);
 				throw error;
 			}
 			this.process(pkt);
@@ -189,14 +230,42 @@ export class Node {
 		}
 	}
 
+	/**
+	 * A packet the codec refused. Two faults the RFCs answer: Hop-by-Hop not
+	 * first (RFC 8200 §4: Parameter Problem code 1 at the Next Header that
+	 * names it) and a first fragment whose header chain is cut short (RFC 7112
+	 * §5: code 3). The rest are silent drops.
+	 */
+	private invalid(pkt: Packet, error: WireError): void {
+		const info = pkt.info;
+		const firstFragment = error.code === 'truncated' && info.fragIndex >= 0 && info.fragmentOffset === 0;
+		if (error.code !== 'bad-order' && !firstFragment) return this.countDrop(malformed(error.code), pkt);
+		// parsePacket stopped inside the chain: buf, off and end are this packet's, the upper layer is unknown.
+		info.upperProto = 255;
+		info.upperOff = info.end;
+		if (firstFragment) {
+			this.sendError(pkt, Icmp6.ParamProblem, ParamProblemCode.IncompleteChain, 0);
+			return this.drop('frag-incomplete-chain', pkt);
+		}
+		this.sendError(pkt, Icmp6.ParamProblem, ParamProblemCode.NextHeader, error.offset);
+		this.drop(malformed(error.code), pkt);
+	}
+
 	private process(pkt: Packet): void {
-		let info = pkt.info;
-		let buf = info.buf;
-		let o = info.off;
+		const info = pkt.info;
+		const buf = info.buf;
+		const o = info.off;
 		const inPort = pkt.inPort!;
 		// RFC 4291 §2.7: a multicast address is never a source.
 		if (isMulticast(buf, o + IPV6.src)) return this.drop('bad-source', pkt);
-		let v = this.run('prerouting', pkt);
+		// RFC 8200 §4.3: every node on the path processes the Hop-by-Hop header (nothing to do without one).
+		if (info.extCount > 0 && info.extProto[0] === Proto.HopByHop && !this.options(pkt, 0)) return;
+		// RFC 7112 §5: a first fragment must carry the whole header chain, upper-layer header included.
+		if (info.fragIndex >= 0 && info.fragmentOffset === 0 && chainIncomplete(info)) {
+			this.sendError(pkt, Icmp6.ParamProblem, ParamProblemCode.IncompleteChain, 0);
+			return this.drop('frag-incomplete-chain', pkt);
+		}
+		const v = this.run('prerouting', pkt);
 		if (v !== null) return this.verdict(v, pkt);
 		if (isMulticast(buf, o + IPV6.dst)) {
 			if (inPort.kind === 'link' && indexOf(this.groups, buf, o + IPV6.dst) >= 0) return this.local(pkt);
@@ -225,30 +294,171 @@ export class Node {
 			this.sendError(pkt, Icmp6.TimeExceeded, TimeExceededCode.HopLimit, 0);
 			return this.drop('hop-limit', pkt);
 		}
-		v = this.run(inPort.kind === 'host' ? 'from-host' : out.kind === 'host' ? 'to-host' : 'forward', pkt);
+		const point: HookPoint = inPort.kind === 'host' ? 'from-host' : out.kind === 'host' ? 'to-host' : 'forward';
+		// Routers forward fragments untouched; only a point whose hooks read whole datagrams reassembles.
+		if (info.fragIndex >= 0 && this.reassemblyAt.length > 0) {
+			const mode = this.reassemblyMode(point, pkt);
+			if (mode) return this.reassembleThen(pkt, point, mode, forwarding);
+		}
+		this.deliver(pkt, point, forwarding);
+	}
+
+	/** Hooks of `point`, then out. */
+	private deliver(pkt: Packet, point: HookPoint, forwarding: boolean): void {
+		const v = this.run(point, pkt);
 		if (v !== null) return this.verdict(v, pkt);
-		info = pkt.info; // a hook may have replaced the bytes
-		buf = info.buf;
-		o = info.off;
+		this.tail(pkt, forwarding);
+	}
+
+	/** MTU → hop limit → postrouting → transmit. */
+	private tail(pkt: Packet, forwarding: boolean): void {
+		const info = pkt.info; // a hook may have replaced the bytes
+		const buf = info.buf;
+		const o = info.off;
+		const out = pkt.outPort!;
 		// RFC 8200 §5: no fragmentation on the way; the sender learns the MTU from Packet Too Big.
 		if (out.kind === 'link' && info.end - o > out.mtu) {
 			this.sendError(pkt, Icmp6.PacketTooBig, 0, out.mtu);
 			return this.drop('too-big', pkt);
 		}
 		if (forwarding) buf[o + IPV6.hopLimit]!--;
-		v = this.run('postrouting', pkt);
+		const v = this.run('postrouting', pkt);
 		if (v !== null) return this.verdict(v, pkt);
 		this.counters.forwarded++;
 		this.transmit(pkt.outPort!, pkt.info.buf, pkt.info.off, pkt.info.end - pkt.info.off);
 	}
 
+	private reassemblyMode(point: HookPoint, pkt: Packet): ReassemblyMode | null {
+		for (const r of this.reassemblyAt) if (r.point === point && r.when(pkt)) return r.mode;
+		return null;
+	}
+
+	/** A fragment for a point that reads whole datagrams: held until its datagram is whole, then on. */
+	private reassembleThen(pkt: Packet, point: HookPoint, mode: ReassemblyMode, forwarding: boolean): void {
+		const whole = this.reassemble(pkt);
+		if (!whole) return;
+		const inPort = pkt.inPort!;
+		const out = pkt.outPort!;
+		if (!this.replaceWith(pkt, whole.datagram)) return;
+		if (mode === 'whole') return this.deliver(pkt, point, forwarding);
+		const v = this.run(point, pkt);
+		if (v !== null) return this.verdict(v, pkt);
+		// The datagram passed: its fragments go on as they came.
+		for (const f of whole.fragments) this.sendHeld(f.bytes, inPort, out, forwarding);
+	}
+
+	private sendHeld(bytes: Uint8Array, inPort: AttachedPort, out: AttachedPort, forwarding: boolean): void {
+		if (this.depth === MAX_DEPTH) return this.countDrop('tx-failed', null);
+		const p = this.pool[this.depth++]!;
+		try {
+			parsePacket(bytes, p.info);
+			p.inPort = inPort;
+			p.outPort = out;
+			p.nextHop = null;
+			this.counters.fragmentsForwarded++;
+			this.tail(p, forwarding);
+		} finally {
+			this.depth--;
+		}
+	}
+
+	/** Hands a fragment to the reassembler: the whole datagram when this was its last piece, else null. */
+	private reassemble(pkt: Packet): Extract<AddResult<AttachedPort>, {kind: 'whole'}> | null {
+		const r = this.reassembly.add(pkt.info, this.config.now(), pkt.inPort!, this.onGone);
+		if (r.kind === 'held') return null;
+		if (r.kind === 'drop') {
+			if (r.pointer !== undefined) this.sendError(pkt, Icmp6.ParamProblem, ParamProblemCode.Header, r.pointer);
+			this.counters.drops[r.reason] += r.discarded - 1; // the fragments held before this one
+			this.drop(r.reason, pkt);
+			return null;
+		}
+		this.counters.reassembled++;
+		return r;
+	}
+
+	/** A datagram timed out or was evicted. RFC 8200 §4.5: Time Exceeded code 1, only if the first fragment came. */
+	private reassemblyGone(e: Expired<AttachedPort>): void {
+		this.counters.drops[e.reason] += e.fragments;
+		if (e.reason !== 'frag-timeout' || !e.first || this.depth === MAX_DEPTH) return;
+		const p = this.pool[this.depth++]!;
+		try {
+			parsePacket(e.first.bytes, p.info);
+			p.inPort = e.first.port;
+			p.outPort = null;
+			p.nextHop = null;
+			this.sendError(p, Icmp6.TimeExceeded, TimeExceededCode.Reassembly, 0);
+		} finally {
+			this.depth--;
+		}
+	}
+
+	private replaceWith(pkt: Packet, bytes: Uint8Array): boolean {
+		try {
+			pkt.replace(bytes);
+			return true;
+		} catch (error) {
+			if (!(error instanceof WireError)) throw error;
+			this.countDrop(malformed(error.code), pkt);
+			return false;
+		}
+	}
+
+	/**
+	 * RFC 8200 §4.2: the options of extension header `i`. An option whose
+	 * action bits are 00 is skipped, known or not; this stack implements no
+	 * option with other action bits (not the Jumbo Payload, RFC 2675, nor the
+	 * Home Address, RFC 6275), so those are unknown and their bits decide.
+	 * Returns false when the packet was dropped.
+	 */
+	private options(pkt: Packet, i: number): boolean {
+		const info = pkt.info;
+		const buf = info.buf;
+		const start = info.extOff[i]! + 2;
+		const end = info.extOff[i]! + info.extLen[i]!;
+		for (let pos = start; pos < end; ) {
+			const type = buf[pos]!;
+			if (type === Opt.Pad1) {
+				pos++;
+				continue;
+			}
+			const action = optionAction(type);
+			if (action !== OptAction.Skip) {
+				// 10: Parameter Problem code 2 at the option's type byte, even to a multicast destination; 11: not to one.
+				if (action === OptAction.DiscardIcmp || (action === OptAction.DiscardIcmpUnlessMulticast && !isMulticast(buf, info.off + IPV6.dst)))
+					this.sendError(pkt, Icmp6.ParamProblem, ParamProblemCode.Option, pos - info.off);
+				this.drop('option-unknown', pkt);
+				return false;
+			}
+			pos += 2 + buf[pos + 1]!;
+		}
+		return true;
+	}
+
 	/** The node's own stack: route exchange, BFD, echo; errors for the rest. */
 	private local(pkt: Packet): void {
+		this.counters.local++;
+		if (pkt.info.isFragment) {
+			// RFC 8200 §4.5: the destination reassembles.
+			const whole = this.reassemble(pkt);
+			if (!whole || !this.replaceWith(pkt, whole.datagram)) return;
+		}
 		const info = pkt.info;
 		const buf = info.buf;
 		const o = info.off;
-		this.counters.local++;
-		if (info.isFragment) return this.drop('not-for-us', pkt); // the control plane never fragments
+		// The rest of the chain, in order (RFC 8200 §4.1); Hop-by-Hop was done on the way in.
+		for (let i = 0; i < info.extCount; i++) {
+			const proto = info.extProto[i];
+			if (proto === Proto.DestOpts && !this.options(pkt, i)) return;
+			if (proto === Proto.Routing) {
+				const rh = info.extOff[i]!;
+				// RFC 8200 §4.4, RFC 5095 §3: no Routing type is implemented here (type 0 is deprecated, 2 and 4
+				// are for other stacks): with segments left, Parameter Problem code 0 at the Routing Type.
+				if (buf[rh + 3]! > 0) {
+					this.sendError(pkt, Icmp6.ParamProblem, ParamProblemCode.Header, rh + 2 - o);
+					return this.drop('routing-header', pkt);
+				}
+			}
+		}
 		const multicast = isMulticast(buf, o + IPV6.dst);
 		if (info.upperProto === Proto.Udp) {
 			try {
@@ -276,13 +486,28 @@ export class Node {
 			} catch (error) {
 				return this.countDrop(malformed((error as WireError).code), pkt);
 			}
-			if (buf[info.upperOff] === Icmp6.EchoRequest && !multicast) return this.echoReply(pkt);
+			const type = buf[info.upperOff]!;
+			if (type === Icmp6.EchoRequest && !multicast) return this.echoReply(pkt);
+			if (type === Icmp6.PacketTooBig) this.learnPmtu(pkt);
 			return; // errors and replies addressed to the node itself end here
 		}
 		if (info.upperProto === Proto.NoNext) return;
 		// RFC 8200 §4: an unrecognized Next Header gets Parameter Problem code 1, pointing at it.
 		this.sendError(pkt, Icmp6.ParamProblem, ParamProblemCode.NextHeader, info.nextHeaderOffset(info.extCount) - o);
-		this.drop('not-for-us', pkt);
+		this.drop('next-header-unknown', pkt);
+	}
+
+	/**
+	 * RFC 8201 §4: a Packet Too Big about a packet this node sent lowers its
+	 * path MTU to the quoted destination, never below 1280. One that quotes
+	 * somebody else's packet is not ours to believe (RFC 5927 §4.1).
+	 */
+	private learnPmtu(pkt: Packet): void {
+		const info = pkt.info;
+		const buf = info.buf;
+		const q = info.upperOff + 8;
+		if (info.end - q < IPV6_HEADER_LEN || buf[q]! >>> 4 !== 6 || !this.isOwn(buf, q + IPV6.src)) return;
+		if (this.pmtu.update(buf, q + IPV6.dst, u32(buf, info.upperOff + 4), 0xffffffff, this.config.now())) this.counters.pmtuUpdates++;
 	}
 
 	private echoReply(pkt: Packet): void {
@@ -317,7 +542,32 @@ export class Node {
 				return false;
 			}
 		}
+		// RFC 8201: the source fits its packets to the path MTU, fragmenting when it must (RFC 8200 §4.5).
+		// A packet of 1280 bytes or less fits every path (RFC 8200 §5).
+		if (out.kind === 'link' && bytes.length > IPV6_MIN_MTU) {
+			const mtu = this.pmtu.get(bytes, IPV6.dst, out.mtu, this.config.now());
+			if (bytes.length > mtu) return this.sendFragments(out, bytes, mtu);
+		}
 		return this.transmit(out, bytes, 0, bytes.length);
+	}
+
+	private sendFragments(out: AttachedPort, bytes: Uint8Array, mtu: number): boolean {
+		let info: PacketInfo;
+		try {
+			info = parsePacket(bytes, this.scratch);
+		} catch {
+			this.counters.drops['too-big']++;
+			return false;
+		}
+		if (info.isFragment) {
+			this.counters.drops['too-big']++;
+			return false;
+		}
+		this.fragId = (this.fragId + 1) >>> 0;
+		this.counters.fragmented++;
+		let ok = true;
+		for (const f of fragmentPacket(info, mtu, this.fragId)) ok = this.transmit(out, f, 0, f.length) && ok;
+		return ok;
 	}
 
 	/** Sends a UDP datagram on a link from this node's link-local address there, hop limit 255 (RFC 2080 §2.4.2, RFC 5881 §5). */
@@ -389,9 +639,15 @@ export class Node {
 
 	private run(point: HookPoint, pkt: Packet): Verdict {
 		const hooks = this.hooks[point];
-		for (let i = 0; i < hooks.length; i++) {
-			const v = hooks[i]!(pkt, this);
-			if (v !== null) return v;
+		try {
+			for (let i = 0; i < hooks.length; i++) {
+				const v = hooks[i]!(pkt, this);
+				if (v !== null) return v;
+			}
+		} catch (error) {
+			// A hook that met bytes its codec refuses: a counted drop, not a dead process.
+			if (error instanceof WireError) return malformed(error.code);
+			throw error;
 		}
 		return null;
 	}
@@ -419,4 +675,23 @@ function indexOf(list: Addr[], buf: Uint8Array, off: number): number {
 		return i;
 	}
 	return -1;
+}
+
+/**
+ * RFC 7112 §5: a first fragment must hold every header through the upper-layer
+ * header. Known upper layers have a fixed header to check; for the rest the
+ * chain ended in a protocol we cannot measure, so it counts as complete.
+ */
+function chainIncomplete(info: PacketInfo): boolean {
+	const len = info.upperLen;
+	switch (info.upperProto) {
+		case Proto.Tcp:
+			return len < 20;
+		case Proto.Udp:
+			return len < UDP_HEADER_LEN;
+		case Proto.Icmpv6:
+			return len < 4;
+		default:
+			return false;
+	}
 }

@@ -18,7 +18,7 @@ import type {ClientState} from '../roles/client.js';
 import {serverRole} from '../roles/server.js';
 import {parseAddr, parsePrefix} from '../util/addr.js';
 import type {Addr} from '../util/addr.js';
-import type {Clock} from '../util/clock.js';
+import type {Clock, TimerHandle} from '../util/clock.js';
 import {Node} from './node.js';
 import type {AttachedPort, NodeConfig} from './node.js';
 
@@ -135,6 +135,8 @@ export function buildStack(t: Topology, name: string, deps: StackDeps): Stack {
 		...(spec.host ? {errorSource: parseAddr(spec.host.address)} : {}),
 		anycast: t.groups.map((g) => parseAddr(g.anycast)),
 		now: () => deps.clock.now(),
+		...(spec.icmpRate ? {icmpRate: spec.icmpRate} : {}),
+		...(spec.reassembly ? {reassembly: Object.fromEntries(Object.entries(spec.reassembly).filter(([, v]) => v !== undefined))} : {}),
 		...(deps.onDrop ? {onDrop: deps.onDrop} : {}),
 	});
 	wired.node = node;
@@ -146,6 +148,7 @@ export function buildStack(t: Topology, name: string, deps: StackDeps): Stack {
 
 	let routeChanges = 0;
 	router.table.onChange((changes) => (routeChanges += changes.length));
+	let tick: TimerHandle | undefined;
 	const stack: Stack = {
 		name,
 		spec,
@@ -165,6 +168,9 @@ export function buildStack(t: Topology, name: string, deps: StackDeps): Stack {
 		},
 		start() {
 			router.start();
+			// Reassembly timeouts (RFC 8200 §4.5) are checked once a second.
+			deps.clock.clear(tick);
+			tick = deps.clock.setInterval(() => node.tick(), 1000);
 			// The host's address and prefixes are this node's to announce: delivered to the host port.
 			if (spec.host) {
 				const prefixes = spec.host.prefixes ?? [`${spec.host.address}/128`];
@@ -181,6 +187,8 @@ export function buildStack(t: Topology, name: string, deps: StackDeps): Stack {
 		},
 		stop() {
 			router.stop();
+			deps.clock.clear(tick);
+			tick = undefined;
 		},
 	};
 

@@ -24,6 +24,9 @@ export function boundaryRole(node: Node, options: BoundaryOptions): void {
 	const groups = new Groups(options.groups);
 	const policy: VerifyPolicy = {groups, provisioned: true, windowMs: options.windowMs};
 	const insideSource = (buf: Uint8Array, off: number) => options.inside.some((p) => inPrefix(buf, off, p.prefix, p.len));
+	// A response leaving the server network is verified whole: its fragments are held until the datagram
+	// is complete, checked as one, then forwarded as they came (docs/pipeline.md, Fragments).
+	node.reassembleAt('forward', (pkt) => pkt.inPort!.zone === 'inside' && pkt.outPort!.zone === 'outside', 'fragments');
 	node.addHook('forward', (pkt: Packet): Verdict => {
 		const info = pkt.info;
 		const buf = info.buf;

@@ -48,6 +48,10 @@ export function clientRole(node: Node, options: ClientOptions): ClientState {
 	const policy: VerifyPolicy = {groups, provisioned: false, windowMs: options.windowMs, replay};
 	const out = new Uint8Array(65535 + 40);
 
+	// The client verifies whole datagrams only: fragments for the host are reassembled first, and the
+	// host gets the datagram that was verified (docs/pipeline.md, Fragments).
+	node.reassembleAt('to-host', () => true, 'whole');
+
 	node.addHook('from-host', (pkt: Packet): Verdict => {
 		const info = pkt.info;
 		if (groups.find(info.buf, info.off + IPV6.dst)) flows.track(info, options.now()); // S101

@@ -28,6 +28,9 @@ export function serverRole(node: Node, options: ServerOptions): void {
 		const info = pkt.info;
 		const group = groups.find(info.buf, info.off + IPV6.src);
 		if (!group) return null; // not an answer from S: the server's own traffic
+		// The kernel fragments what exceeds the TUN MTU; a fragment cannot be stamped (the identifier covers the
+		// whole response), and the server never sends a stamped response in fragments (docs/protocol.md §8).
+		if (info.isFragment) return 'stamp-too-big';
 		const present = locateIdentifier(info);
 		if (present !== 'absent') return typeof present === 'number' ? 'id-duplicate' : present;
 		rewriteSource(info, options.unicast); // checksum updated incrementally (RFC 1624)

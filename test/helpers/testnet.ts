@@ -23,7 +23,10 @@ export interface TestNet {
 	exec(node: string, ...args: string[]): {status: number | null; stdout: string; stderr: string};
 	/** Runs the anyguard CLI (from src, as the tests do). */
 	cli(...args: string[]): {status: number | null; stdout: string; stderr: string};
+	/** Removes the network (netns/teardown.sh); safe to call again. */
 	teardown(): {status: number | null; output: string};
+	/** Removes the temporary folder with the topology copy. */
+	dispose(): void;
 }
 
 /** A copy of the default topology with prefix `prefix`, its key paths made absolute. */
@@ -61,15 +64,16 @@ export function bringUp(tag: string): TestNet {
 		cli: (...args) => run(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), ...args, '--topology', file, '--state', stateRoot], 120_000),
 		teardown: () => {
 			const r = run('bash', ['netns/teardown.sh', file, '--state', stateRoot]);
-			rmSync(stateRoot, {recursive: true, force: true});
 			return {status: r.status, output: r.stdout + r.stderr};
 		},
+		dispose: () => rmSync(stateRoot, {recursive: true, force: true}),
 	};
 	// A lower route metric than a running demo's: while this network is up, the host's traffic comes here.
 	const r = run('bash', ['netns/setup.sh', file, '--state', stateRoot, '--host-route-metric', '100', '--restart-delay', '1500']);
 	net.setupOutput = r.stdout + r.stderr;
 	if (r.status !== 0) {
 		net.teardown();
+		net.dispose();
 		throw new Error(`netns/setup.sh failed (${r.status}):\n${net.setupOutput}`);
 	}
 	return net;

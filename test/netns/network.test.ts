@@ -289,8 +289,11 @@ if (isRoot) test.after.always('teardown leaves no namespace, veth, route or proc
 	});
 	const r = net.teardown();
 	const prefix = net.prefix;
+	const again = net.teardown();
+	net.dispose();
 	net = undefined;
 	t.is(r.status, 0, r.output);
+	t.is(again.status, 0, `teardown is idempotent: ${again.output}`);
 	t.false(spawnSync('ip', ['netns', 'list'], {encoding: 'utf8'}).stdout.includes(prefix), 'no namespace');
 	t.false(spawnSync('ip', ['link', 'show'], {encoding: 'utf8'}).stdout.includes(`${prefix}host`), 'no host veth');
 	t.false(spawnSync('ip', ['-6', 'route'], {encoding: 'utf8'}).stdout.includes(`${prefix}host`), 'no host route');
