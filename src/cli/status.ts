@@ -58,6 +58,10 @@ export function render(snap: Snapshot, o: StatusOptions = {}): string {
 		}),
 	);
 	out.push('', 'LINKS', table(['node', 'port', 'kind', 'zone', 'mtu', 'bfd', 'rx', 'tx', 'tx failed'], links));
+	const tables = snap.flatMap(({name, status}) =>
+		status?.tables ? [[name, String(status.tables.flows), String(status.tables.flowEvictions), String(status.tables.flowsExpired), String(status.tables.replay), String(status.tables.replayEvictions)]] : [],
+	);
+	if (tables.length > 0) out.push('', 'CLIENT TABLES (bounded; evictions counted)', table(['node', 'flows', 'evicted', 'expired', 'replay cache', 'evicted'], tables));
 	for (const {name, status} of snap) {
 		if (!status || (!o.node && status.role !== 'boundary' && status.role !== 'client')) continue;
 		out.push('', `ROUTES ${name}   (* selected; an anycast prefix's selected route is the nearest server)   ${status.routeChanges} changes`);

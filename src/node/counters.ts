@@ -22,6 +22,7 @@ export interface NodeCounters {
 	txBytes: number;
 	/** Routed from one port to another (host ↔ link or link ↔ link). */
 	forwarded: number;
+	forwardedBytes: number;
 	/** Delivered to this node's own stack (control plane, echo). */
 	local: number;
 	icmpErrorsSent: number;
@@ -55,6 +56,7 @@ export function nodeCounters(): NodeCounters {
 		txPackets: 0,
 		txBytes: 0,
 		forwarded: 0,
+		forwardedBytes: 0,
 		local: 0,
 		icmpErrorsSent: 0,
 		icmpRateLimited: 0,

@@ -19,6 +19,12 @@ export function prometheus(s: NodeStatus): string {
 	metric('tx_packets_total', 'Packets sent on all ports.', 'counter', [['', c.txPackets]]);
 	metric('tx_bytes_total', 'Bytes sent on all ports.', 'counter', [['', c.txBytes]]);
 	metric('forwarded_total', 'Packets routed from one port to another.', 'counter', [['', c.forwarded]]);
+	metric('forwarded_bytes_total', 'Bytes routed from one port to another.', 'counter', [['', c.forwardedBytes]]);
+	metric('reassembled_total', 'Datagrams reassembled from fragments (RFC 8200 4.5).', 'counter', [['', c.reassembled]]);
+	metric('fragments_forwarded_total', 'Fragments forwarded untouched.', 'counter', [['', c.fragmentsForwarded]]);
+	metric('fragmented_total', "Packets of the node's own that it fragmented for a path MTU.", 'counter', [['', c.fragmented]]);
+	metric('pmtu_updates_total', 'Path MTU changes from Packet Too Big (RFC 8201).', 'counter', [['', c.pmtuUpdates]]);
+	metric('icmp_suppressed_total', 'ICMPv6 errors not sent because RFC 4443 2.4(e) forbids them.', 'counter', [['', c.icmpSuppressed]]);
 	metric('stamped_total', 'Responses stamped with the anycast identifier (S302).', 'counter', [['', c.stamped]]);
 	metric('verified_total', 'Identifiers that verified (S205, S105).', 'counter', [['', c.verified]]);
 	metric('rejected_total', 'Identifier checks that failed.', 'counter', [['', c.rejected]]);
@@ -34,5 +40,11 @@ export function prometheus(s: NodeStatus): string {
 	metric('bfd_state_changes_total', 'BFD session state changes.', 'counter', [['', s.bfdStateChanges]]);
 	metric('bfd_up', 'BFD sessions in state Up, by link.', 'gauge', s.bfd.map((b) => [`link="${esc(b.link)}"`, b.state === 'Up' ? 1 : 0]));
 	metric('routes', 'Routes in the table (candidates).', 'gauge', [['', s.routes.length]]);
+	if (s.tables) {
+		metric('flows', 'Open anycast flows at the client (S101).', 'gauge', [['', s.tables.flows]]);
+		metric('flow_evictions_total', 'Flows evicted because the table was full.', 'counter', [['', s.tables.flowEvictions]]);
+		metric('replay_cache', 'Stamps remembered against replay.', 'gauge', [['', s.tables.replay]]);
+		metric('replay_evictions_total', 'Remembered stamps evicted because the cache was full.', 'counter', [['', s.tables.replayEvictions]]);
+	}
 	return lines.join('\n') + '\n';
 }

@@ -325,6 +325,7 @@ export class Node {
 		const v = this.run('postrouting', pkt);
 		if (v !== null) return this.verdict(v, pkt);
 		this.counters.forwarded++;
+		this.counters.forwardedBytes += pkt.info.end - pkt.info.off;
 		this.transmit(pkt.outPort!, pkt.info.buf, pkt.info.off, pkt.info.end - pkt.info.off);
 	}
 

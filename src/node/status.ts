@@ -37,6 +37,8 @@ export interface NodeStatus {
 	routeChanges: number;
 	ripng: Record<string, number> | null;
 	anycast: Array<{prefix: string; originated: boolean} & Record<string, number | string | boolean>>;
+	/** The client role's bounded tables, for clients and terminals. */
+	tables?: {flows: number; flowEvictions: number; flowsExpired: number; replay: number; replayEvictions: number};
 }
 
 export function nodeStatus(stack: Stack, startedAt: number, io: (port: string) => Record<string, number> | undefined = () => undefined): NodeStatus {
@@ -66,5 +68,16 @@ export function nodeStatus(stack: Stack, startedAt: number, io: (port: string) =
 		routeChanges: stack.routeChanges(),
 		ripng: router.ripng ? {...router.ripng.stats} : null,
 		anycast: router.anycast.map((a, i) => ({prefix: stack.groups[i] ? formatAddr(stack.groups[i].anycast) : '?', originated: a.healthy, ...a.stats})),
+		...(stack.client
+			? {
+					tables: {
+						flows: stack.client.flows.size,
+						flowEvictions: stack.client.flows.evictions,
+						flowsExpired: stack.client.flows.expired,
+						replay: stack.client.replay.size,
+						replayEvictions: stack.client.replay.evictions,
+					},
+				}
+			: {}),
 	};
 }

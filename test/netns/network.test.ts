@@ -120,6 +120,11 @@ test('status: tables for people, --json for scripts, and Prometheus text on the 
 	const metrics = await queryControl(files.socket(net!.state, 'boundary'), '/metrics');
 	t.regex(metrics, /^anyguard_verified_total\{node="boundary",role="boundary"\} \d+$/m);
 	t.regex(metrics, /^anyguard_drops_total\{node="boundary",role="boundary",reason="ingress-spoofed"\} \d+$/m);
+	t.regex(metrics, /^anyguard_forwarded_bytes_total\{node="boundary",role="boundary"\} [1-9]\d*$/m);
+	const client = await queryControl(files.socket(net!.state, 'client'), '/metrics');
+	t.regex(client, /^anyguard_flows\{node="client",role="client"\} \d+$/m);
+	t.regex(client, /^anyguard_replay_cache\{node="client",role="client"\} [1-9]\d*$/m);
+	t.true(text.stdout.includes('CLIENT TABLES'));
 });
 
 test('real DNS and failover: server-a answers; killed, server-b within 1 s; restarted, server-a again', async (t) => {
