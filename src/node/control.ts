@@ -88,7 +88,7 @@ export function serveControl(path: string, handlers: ControlHandlers): Promise<S
 /** Fetches `what` from the control socket at `path`; rejects when nobody answers within `timeoutMs`. */
 export function queryControl(path: string, what: '/status' | '/metrics', timeoutMs = 1000): Promise<string> {
 	return new Promise((resolve, reject) => {
-		const req = request({socketPath: path, path: what, method: 'GET', timeout: timeoutMs}, (res) => {
+		const req = request({socketPath: path, agent: false, path: what, method: 'GET', timeout: timeoutMs}, (res) => {
 			let body = '';
 			res.setEncoding('utf8');
 			res.on('data', (chunk: string) => (body += chunk));
@@ -108,7 +108,7 @@ export async function queryStatus(path: string, timeoutMs = 1000): Promise<NodeS
 export function injectPackets(path: string, packets: Uint8Array[], timeoutMs = 2000): Promise<{received: number; injected: number}> {
 	const body = packets.map((p) => Buffer.from(p).toString('hex')).join('\n') + '\n';
 	return new Promise((resolve, reject) => {
-		const req = request({socketPath: path, path: '/inject', method: 'POST', timeout: timeoutMs, headers: {'content-type': 'text/plain', 'content-length': Buffer.byteLength(body)}}, (res) => {
+		const req = request({socketPath: path, agent: false, path: '/inject', method: 'POST', timeout: timeoutMs, headers: {'content-type': 'text/plain', 'content-length': Buffer.byteLength(body)}}, (res) => {
 			let text = '';
 			res.setEncoding('utf8');
 			res.on('data', (chunk: string) => (text += chunk));
@@ -123,7 +123,7 @@ export function injectPackets(path: string, packets: Uint8Array[], timeoutMs = 2
 /** Arms (POST) or reads (GET) the trace of echo identifier `id` at the node behind `path`. */
 export function traceControl(path: string, id: number, method: 'POST' | 'GET', timeoutMs = 1000): Promise<TraceEvent[]> {
 	return new Promise((resolve, reject) => {
-		const req = request({socketPath: path, path: `/trace/${id}`, method, timeout: timeoutMs}, (res) => {
+		const req = request({socketPath: path, agent: false, path: `/trace/${id}`, method, timeout: timeoutMs}, (res) => {
 			let text = '';
 			res.setEncoding('utf8');
 			res.on('data', (chunk: string) => (text += chunk));
@@ -142,7 +142,7 @@ export function traceControl(path: string, id: number, method: 'POST' | 'GET', t
 /** Streams the pcap capture of the node behind `path` to `out` until `signal` aborts. */
 export function streamCapture(path: string, port: string | undefined, out: NodeJS.WritableStream, signal: AbortSignal): Promise<void> {
 	return new Promise((resolve, reject) => {
-		const req = request({socketPath: path, path: `/capture${port ? `?port=${encodeURIComponent(port)}` : ''}`, method: 'GET', signal}, (res) => {
+		const req = request({socketPath: path, agent: false, path: `/capture${port ? `?port=${encodeURIComponent(port)}` : ''}`, method: 'GET', signal}, (res) => {
 			if (res.statusCode !== 200) return reject(new Error(`${path}/capture: HTTP ${res.statusCode}`));
 			res.pipe(out, {end: false});
 			res.on('end', resolve);
