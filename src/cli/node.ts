@@ -27,7 +27,7 @@ export interface NodeProcessOptions {
 }
 
 /** Wires a port's batches into the node: one call per packet, no copies; the tap sees them while a capture runs. */
-function pump(port: PacketPort, attached: AttachedPort, tap: Tap, receive: (p: AttachedPort, buf: Uint8Array, off: number, len: number) => void): void {
+export function pump(port: PacketPort, attached: AttachedPort, tap: Tap, receive: (p: AttachedPort, buf: Uint8Array, off: number, len: number) => void): void {
 	port.onReceive((buf, offsets, lengths, count) => {
 		for (let i = 0; i < count; i++) {
 			if (tap.active) tap.record(attached.name, 'in', buf, offsets[i]!, lengths[i]!);
@@ -37,7 +37,7 @@ function pump(port: PacketPort, attached: AttachedPort, tap: Tap, receive: (p: A
 }
 
 /** Sends through `port`, letting the tap see it while a capture runs. */
-function sender(port: PacketPort, name: string, tap: Tap): (buf: Uint8Array, off: number, len: number) => boolean {
+export function sender(port: PacketPort, name: string, tap: Tap): (buf: Uint8Array, off: number, len: number) => boolean {
 	return (buf, off, len) => {
 		if (tap.active) tap.record(name, 'out', buf, off, len);
 		return port.send(buf, off, len);
@@ -56,7 +56,7 @@ function ipv4Logger(log: Logger): (buf: Uint8Array, off: number, len: number) =>
 }
 
 /** Drops are logged at debug level one by one, and summarized at info level at most once a second. */
-function dropLogger(log: Logger): (reason: DropReason) => void {
+export function dropLogger(log: Logger): (reason: DropReason) => void {
 	const pending = new Map<DropReason, number>();
 	const timer = setInterval(() => {
 		if (pending.size === 0) return;

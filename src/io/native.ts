@@ -27,7 +27,7 @@ type Callback = (count: number) => void;
 
 export interface NativeModule {
 	Tun: new (name: string, batch: number, callback: Callback) => NativeHandle;
-	Udp: new (local: string, ifname: string, port: number, peer: string, peerPort: number, batch: number, slot: number, bufBytes: number, callback: Callback) => NativeHandle;
+	Udp: new (local: string, ifname: string, port: number, peer: string, peerPort: number, batch: number, slot: number, bufBytes: number, callback: Callback, gso?: boolean) => NativeHandle;
 	counterCount: number;
 }
 

@@ -22,6 +22,13 @@ export interface UdpLinkOptions {
 	slot?: number;
 	/** SO_RCVBUF and SO_SNDBUF in bytes (default 4 MiB; 0 keeps the system default). */
 	socketBuffer?: number;
+	/**
+	 * Send each run of equal-sized datagrams of a batch as one UDP GSO message
+	 * (UDP_SEGMENT, udp(7)); the peer's kernel splits it back before its
+	 * socket. Default true, or false when ANYGUARD_IO_GSO=0 (for comparisons);
+	 * a kernel that refuses GSO turns it off by itself.
+	 */
+	gso?: boolean;
 }
 
 /** Splits `fe80::1%veth0` into address and zone. */
@@ -61,11 +68,12 @@ class NativeUdpLink extends NativePort implements UdpLink {
 		const slot = options.slot ?? 0;
 		if (!Number.isInteger(slot) || (slot !== 0 && slot < 64) || slot > 65535) throw new IoError('bad-argument', `${name}: slot must be 0 or 64..65535, got ${slot}`);
 		const bufBytes = options.socketBuffer ?? 4 << 20;
+		const gso = options.gso ?? process.env.ANYGUARD_IO_GSO !== '0';
 		const native = loadNative();
 		super(
 			(callback) => {
 				try {
-					return new native.Udp(localAddr, ifname, options.local.port, peerAddr, options.peer.port, batch, slot, bufBytes, callback);
+					return new native.Udp(localAddr, ifname, options.local.port, peerAddr, options.peer.port, batch, slot, bufBytes, callback, gso);
 				} catch (error) {
 					throw mapNativeError(error, `${name} (${localAddr}${ifname ? '%' + ifname : ''} port ${options.local.port})`, {
 						ENODEV: ['no-device', `: interface ${ifname} does not exist`],

@@ -3,6 +3,9 @@
 //
 //   agio_bench udp-blast LOCAL LPORT PEER PPORT SECONDS SIZE
 //       sendmmsg(2) UDP datagrams of SIZE bytes, batches of 64, for SECONDS.
+//   agio_bench udp-blast-hex LOCAL LPORT PEER PPORT SECONDS HEXPAYLOAD
+//       the same with a given payload: an inner IPv6 packet for a link of the
+//       userspace network (bench/forward.ts), one per datagram.
 //   agio_bench pkt-blast IFNAME SECONDS HEXPACKET
 //       sendmmsg(2) the packet on an AF_PACKET socket bound to IFNAME, with
 //       PACKET_QDISC_BYPASS (packet(7)): the device's transmit routine gets it
@@ -103,15 +106,21 @@ static void report(const char *mode, double packets, double seconds) {
 	printf("{\"mode\":\"%s\",\"packets\":%.0f,\"seconds\":%.6f,\"pps\":%.1f}\n", mode, packets, seconds, seconds > 0 ? packets / seconds : 0);
 }
 
-static int udp_blast(char **argv) {
+static uint8_t *from_hex(const char *hex, size_t *len);
+
+static int udp_blast(char **argv, int hex) {
 	struct sockaddr_in6 local, peer;
 	endpoint(argv[0], argv[1], &local);
 	endpoint(argv[2], argv[3], &peer);
 	double seconds = atof(argv[4]);
-	size_t size = (size_t)atoi(argv[5]);
 	int fd = udp_socket(&local);
-	static uint8_t data[SLOT];
-	memset(data, 0x60, sizeof data);
+	static uint8_t fill[SLOT];
+	memset(fill, 0x60, sizeof fill);
+	uint8_t *data = fill;
+	size_t size;
+	if (hex) data = from_hex(argv[5], &size);
+	else size = (size_t)atoi(argv[5]);
+	if (size > SLOT) size = SLOT;
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov = {data, size};
 	memset(msgs, 0, sizeof msgs);
@@ -264,11 +273,12 @@ static int tun_write(char **argv) {
 }
 
 int main(int argc, char **argv) {
-	if (argc >= 8 && strcmp(argv[1], "udp-blast") == 0) return udp_blast(argv + 2);
+	if (argc >= 8 && strcmp(argv[1], "udp-blast") == 0) return udp_blast(argv + 2, 0);
+	if (argc >= 8 && strcmp(argv[1], "udp-blast-hex") == 0) return udp_blast(argv + 2, 1);
 	if (argc >= 5 && strcmp(argv[1], "pkt-blast") == 0) return pkt_blast(argv + 2);
 	if (argc >= 6 && strcmp(argv[1], "udp-sink") == 0) return udp_sink(argv + 2);
 	if (argc >= 5 && strcmp(argv[1], "tun-read") == 0) return tun_read(argv + 2);
 	if (argc >= 5 && strcmp(argv[1], "tun-write") == 0) return tun_write(argv + 2);
-	fprintf(stderr, "usage: agio_bench udp-blast|pkt-blast|udp-sink|tun-read|tun-write ... (see the source)\n");
+	fprintf(stderr, "usage: agio_bench udp-blast|udp-blast-hex|pkt-blast|udp-sink|tun-read|tun-write ... (see the source)\n");
 	return 2;
 }

@@ -15,7 +15,11 @@
 //
 // UDP sends made while any port's batch callback runs are queued per port and
 // leave in one sendmmsg(2) per port when the outermost callback returns, so a
-// forwarder pays one system call per batch instead of one per packet.
+// forwarder pays one system call per batch instead of one per packet. Runs of
+// equal-sized datagrams in a batch leave as one UDP GSO message each
+// (UDP_SEGMENT, udp(7)): the kernel's send path, the veth and the peer's IP
+// layer then handle one buffer per run instead of one per datagram, and the
+// peer's UDP layer splits it back into the same datagrams before its socket.
 #define _GNU_SOURCE
 #include <node_api.h>
 #include <uv.h>
@@ -26,6 +30,7 @@
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +43,16 @@
 #ifndef SO_RXQ_OVFL
 #define SO_RXQ_OVFL 40
 #endif
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+// Segments per GSO message (the kernel's UDP_MAX_SEGMENTS is at least 64) and
+// payload bytes per message (an IPv6 payload is at most 65535, less the UDP header).
+#define GSO_MAX_SEGS 64
+#define GSO_MAX_BYTES 65000
 
 // Counter slots in the shared Float64Array; src/io/native.ts mirrors this list.
 enum {
@@ -97,6 +112,11 @@ struct port {
 	struct iovec *tiov;
 	uint8_t *tx;
 	uint32_t tcount;
+	// UDP GSO: on until the kernel refuses it; one message per run of equal-sized datagrams.
+	int gso;
+	struct mmsghdr *gmsg;
+	uint8_t *gctl;
+	uint32_t *gsegs;
 	port_t *next_dirty;
 	int dirty;
 };
@@ -155,6 +175,9 @@ static void free_port(port_t *p) {
 	free(p->tmsg);
 	free(p->tiov);
 	free(p->tx);
+	free(p->gmsg);
+	free(p->gctl);
+	free(p->gsegs);
 	free(p);
 }
 
@@ -202,10 +225,10 @@ static void finalize(napi_env env, void *data, void *hint) {
 
 // ---- transmit -------------------------------------------------------------
 
-// Sends messages [0, n) of p->tmsg with sendmmsg(2). EAGAIN drops the rest
-// (counted); any other error drops only the message it names and goes on.
-static void udp_send_msgs(port_t *p, uint32_t n) {
-	uint32_t i = 0;
+// Sends messages [from, n) of p->tmsg with sendmmsg(2), one datagram each.
+// EAGAIN drops the rest (counted); any other error drops only the message it
+// names and goes on.
+static void udp_send_plain(port_t *p, uint32_t i, uint32_t n) {
 	while (i < n) {
 		int r = sendmmsg(p->fd, p->tmsg + i, n - i, MSG_DONTWAIT);
 		p->ctr[C_TX_SYSCALLS]++;
@@ -223,6 +246,88 @@ static void udp_send_msgs(port_t *p, uint32_t n) {
 			i++;
 		}
 	}
+}
+
+// Groups datagrams [i, n) of p->tiov into GSO messages in p->gmsg: a run of
+// datagrams of one size (at most the link MTU, so the kernel never refuses the
+// size), the last of a run possibly shorter. Returns the message count and
+// sets *end to the first datagram not grouped.
+static uint32_t udp_gso_group(port_t *p, uint32_t i, uint32_t n, uint32_t *end) {
+	uint32_t m = 0;
+	while (i < n && m < p->batch) {
+		size_t size = p->tiov[i].iov_len;
+		uint32_t k = i + 1;
+		if (size > 0 && size <= (size_t)p->mtu) {
+			size_t total = size;
+			while (k < n && k - i < GSO_MAX_SEGS && p->tiov[k].iov_len > 0 && p->tiov[k].iov_len <= size && total + p->tiov[k].iov_len <= GSO_MAX_BYTES) {
+				total += p->tiov[k].iov_len;
+				if (p->tiov[k++].iov_len < size) break; // only the last segment may be short
+			}
+		}
+		struct msghdr *h = &p->gmsg[m].msg_hdr;
+		h->msg_name = &p->peer;
+		h->msg_namelen = sizeof p->peer;
+		h->msg_iov = &p->tiov[i];
+		h->msg_iovlen = k - i;
+		h->msg_flags = 0;
+		if (k - i > 1) {
+			uint8_t *ctl = p->gctl + (size_t)m * CMSG_SPACE(sizeof(uint16_t));
+			h->msg_control = ctl;
+			h->msg_controllen = CMSG_SPACE(sizeof(uint16_t));
+			struct cmsghdr *c = CMSG_FIRSTHDR(h);
+			c->cmsg_level = SOL_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+			uint16_t seg = (uint16_t)size;
+			memcpy(CMSG_DATA(c), &seg, sizeof seg);
+		} else {
+			h->msg_control = NULL;
+			h->msg_controllen = 0;
+		}
+		p->gsegs[m++] = k - i;
+		i = k;
+	}
+	*end = i;
+	return m;
+}
+
+// Sends datagrams [0, n) of p->tiov (p->tmsg[i] names tiov[i]). With GSO,
+// each run of equal-sized datagrams is one message; a kernel or device that
+// refuses GSO (EIO, EINVAL, ENOPROTOOPT) turns it off for the port and the
+// datagrams go one per message, with the same counting as ever.
+static void udp_send_msgs(port_t *p, uint32_t n) {
+	uint32_t i = 0;
+	while (i < n && p->gso) {
+		uint32_t end;
+		uint32_t m = udp_gso_group(p, i, n, &end);
+		uint32_t s = 0;
+		while (s < m) {
+			int r = sendmmsg(p->fd, p->gmsg + s, m - s, MSG_DONTWAIT);
+			p->ctr[C_TX_SYSCALLS]++;
+			if (r > 0) {
+				for (int q = 0; q < r; q++) {
+					p->ctr[C_TX_BYTES] += p->gmsg[s + q].msg_len;
+					p->ctr[C_TX_PACKETS] += p->gsegs[s + q];
+					i += p->gsegs[s + q];
+				}
+				s += r;
+			} else if (r < 0 && errno == EINTR) {
+				continue;
+			} else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+				p->ctr[C_TX_DROPS] += n - i;
+				return;
+			} else if (p->gsegs[s] > 1 && (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT || errno == EOPNOTSUPP)) {
+				p->gso = 0; // no GSO here: the rest leave one by one
+				break;
+			} else {
+				// A single datagram the kernel refused (EMSGSIZE, …): only it is dropped.
+				p->ctr[C_TX_ERRORS] += p->gsegs[s];
+				i += p->gsegs[s];
+				s++;
+			}
+		}
+	}
+	if (i < n) udp_send_plain(p, i, n);
 }
 
 static void udp_flush(port_t *p) {
@@ -581,12 +686,13 @@ static int parse_addr(const char *text, unsigned ifindex, uint16_t port, struct 
 	return 0;
 }
 
-// new Udp(localAddr, ifname, localPort, peerAddr, peerPort, batch, slot, bufBytes, callback)
+// new Udp(localAddr, ifname, localPort, peerAddr, peerPort, batch, slot, bufBytes, callback[, gso])
 // slot: bytes per datagram slot (0: from the MTU of ifname); bufBytes: SO_RCVBUF
-// and SO_SNDBUF (0: the system default).
+// and SO_SNDBUF (0: the system default); gso: send runs of equal-sized
+// datagrams as one UDP GSO message (default true).
 static napi_value udp_new(napi_env env, napi_callback_info info) {
-	size_t argc = 9;
-	napi_value argv[9], self;
+	size_t argc = 10;
+	napi_value argv[10], self;
 	CHECK(napi_get_cb_info(env, info, &argc, argv, &self, NULL));
 	char local[64], ifname[IFNAMSIZ + 8], peer[64];
 	uint32_t lport, pport, batch, slot, bufbytes;
@@ -596,6 +702,11 @@ static napi_value udp_new(napi_env env, napi_callback_info info) {
 	    batch > MAX_BATCH || (slot != 0 && slot < 64) || slot > 65535) {
 		napi_throw_type_error(env, "EINVAL", "Udp(local, ifname, port, peer, peerPort, batch, slot, bufBytes, callback): bad arguments");
 		return NULL;
+	}
+	bool gso = true;
+	if (argc >= 10) {
+		napi_valuetype t;
+		if (napi_typeof(env, argv[9], &t) == napi_ok && t == napi_boolean) napi_get_value_bool(env, argv[9], &gso);
 	}
 	unsigned ifindex = 0;
 	if (ifname[0]) {
@@ -663,7 +774,11 @@ static napi_value udp_new(napi_env env, napi_callback_info info) {
 	p->tmsg = calloc(batch, sizeof *p->tmsg);
 	p->tiov = calloc(batch, sizeof *p->tiov);
 	p->tx = malloc((size_t)batch * slot);
-	if (!p->rmsg || !p->riov || !p->rname || !p->rctl || !p->tmsg || !p->tiov || !p->tx) {
+	p->gmsg = calloc(batch, sizeof *p->gmsg);
+	p->gctl = calloc(batch, CMSG_SPACE(sizeof(uint16_t)));
+	p->gsegs = calloc(batch, sizeof *p->gsegs);
+	p->gso = gso;
+	if (!p->rmsg || !p->riov || !p->rname || !p->rctl || !p->tmsg || !p->tiov || !p->tx || !p->gmsg || !p->gctl || !p->gsegs) {
 		close(fd);
 		free_port(p);
 		napi_throw_error(env, "ENOMEM", "out of memory");
