@@ -1,12 +1,12 @@
 // Finding, stamping and verifying the identifier in a packet: the server's
 // identifier attaching unit (S302), the boundary router's detection and
 // verification units (S204–S205) and the client's (S104–S105).
-import {IPV6} from '../wire/ipv6.js';
-import {Proto} from '../wire/ipv6.js';
-import {insertDestOption} from '../wire/destopts.js';
+import {IPV6, IPV6_HEADER_LEN, Proto} from '../wire/ipv6.js';
+import {finalDestOptsIndex, insertDestOption} from '../wire/destopts.js';
+import {setU16} from '../wire/bytes.js';
 import {Opt} from '../wire/options.js';
 import {PacketInfo, parsePacket} from '../wire/packet.js';
-import {PREFIX_LEN, checkTag, writeTag} from './auth.js';
+import {INPUT_MAX, checkTag, writeTag} from './auth.js';
 import type {Group, Groups} from './group.js';
 import {ID, ID_ALIGN, ID_OPTION_TYPE, checkIdentifier, identifierLength, identifierTimestamp, writeIdentifierFixed} from './option.js';
 import type {IdentifierFault} from './option.js';
@@ -53,7 +53,7 @@ export function locateIdentifier(info: PacketInfo): Located {
 }
 
 /** Scratch for signing inputs; one per process is enough, the pipeline is synchronous. */
-const scratch = new Uint8Array(PREFIX_LEN);
+const scratch = new Uint8Array(INPUT_MAX);
 const stampInfo = new PacketInfo();
 
 /**
@@ -63,13 +63,39 @@ const stampInfo = new PacketInfo();
  * packet already held an identifier.
  */
 export function stamp(info: PacketInfo, group: Group, nowMs: number, out?: Uint8Array): Uint8Array | null {
-	const data = new Uint8Array(identifierLength(group.alg));
-	writeIdentifierFixed(data, 0, group.alg, group.keyId, group.anycast, Math.floor(nowMs));
-	const bytes = insertDestOption(info, {type: ID_OPTION_TYPE, data, align: ID_ALIGN}, out);
-	parsePacket(bytes, stampInfo);
-	const at = locateIdentifier(stampInfo);
-	// A response that already carried an identifier now has two; the caller drops those first.
-	if (typeof at !== 'number') return null;
+	const dataLen = identifierLength(group.alg);
+	const hdrLen = 4 + dataLen; // 32, 48 or 96: a multiple of 8 with the option first, no padding
+	let bytes: Uint8Array;
+	let at: number;
+	if (finalDestOptsIndex(info) < 0 && !info.isFragment && hdrLen % 8 === 0) {
+		// The usual response has no Destination Options header of its own: write the new
+		// header in one pass, the option at offset 2 (8n+2 alignment holds trivially).
+		const buf = info.buf;
+		const h = info.upperOff - info.off;
+		const total = info.end - info.off + hdrLen;
+		if (total - IPV6_HEADER_LEN > 0xffff) return null;
+		bytes = out ? (out.length >= total ? out.subarray(0, total) : new Uint8Array(total)) : new Uint8Array(total);
+		bytes.set(buf.subarray(info.off, info.upperOff), 0);
+		bytes[h] = info.upperProto;
+		bytes[h + 1] = hdrLen / 8 - 1;
+		bytes[h + 2] = ID_OPTION_TYPE;
+		bytes[h + 3] = dataLen;
+		writeIdentifierFixed(bytes, h + 4, group.alg, group.keyId, group.anycast, Math.floor(nowMs));
+		bytes.set(buf.subarray(info.upperOff, info.end), h + hdrLen);
+		setU16(bytes, IPV6.payloadLength, total - IPV6_HEADER_LEN);
+		bytes[info.nextHeaderOffset(info.extCount) - info.off] = Proto.DestOpts;
+		parsePacket(bytes, stampInfo);
+		at = h + 4;
+	} else {
+		const data = new Uint8Array(dataLen);
+		writeIdentifierFixed(data, 0, group.alg, group.keyId, group.anycast, Math.floor(nowMs));
+		bytes = insertDestOption(info, {type: ID_OPTION_TYPE, data, align: ID_ALIGN}, out);
+		parsePacket(bytes, stampInfo);
+		const found = locateIdentifier(stampInfo);
+		// A response that already carried an identifier now has two; the caller drops those first.
+		if (typeof found !== 'number') return null;
+		at = found;
+	}
 	return writeTag(group.alg, group.keys, stampInfo, at, scratch) ? bytes : null;
 }
 

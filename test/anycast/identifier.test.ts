@@ -6,8 +6,8 @@ import type {VerifyPolicy} from '../../src/anycast/identifier.js';
 import {Alg, ID, ID_OPTION_TYPE, decodeIdentifier, identifierLength, identifierOption} from '../../src/anycast/option.js';
 import type {AlgId} from '../../src/anycast/option.js';
 import {ReplayCache} from '../../src/anycast/replay.js';
-import { buildPacket, checkUdp, insertDestOption, parsePacket, rewriteDestination, Proto} from '../../src/wire/index.js';
-import type {PacketRepr,PacketInfo} from '../../src/wire/index.js';
+import {PacketInfo, Proto, buildPacket, checkUdp, insertDestOption, parsePacket, rewriteDestination} from '../../src/wire/index.js';
+import type {PacketRepr} from '../../src/wire/index.js';
 import {CLIENT, S, S2, SERVER_A, makeGroup} from '../helpers/anycast.js';
 import {addr} from '../helpers/bytes.js';
 
@@ -122,4 +122,30 @@ test('detection: absent, misplaced, duplicate, malformed', (t) => {
 	// Stamping a packet that already carries one yields null, not two.
 	const already = insertDestOption(parsePacket(response()), opt);
 	t.is(stamp(parsePacket(already), signer, NOW), null);
+});
+
+test('stamping writes the same bytes as the generic option insertion, and verifies, for any packet', async (t) => {
+	const {default: fc} = await import('fast-check');
+	const {packet} = await import('../helpers/arbitrary.js');
+	const {signer, verifier} = makeGroup(Alg.HmacSha256);
+	const groups = new Groups([verifier]);
+	fc.assert(
+		fc.property(packet, (repr) => {
+			const bytes = buildPacket(repr);
+			const info = parsePacket(bytes, new PacketInfo());
+			if (info.isFragment || locateIdentifier(info) !== 'absent') return true;
+			const out = stamp(info, signer, NOW);
+			if (!out) return false;
+			const after = parsePacket(out, new PacketInfo());
+			const at = locateIdentifier(after);
+			if (typeof at !== 'number') return false;
+			const id = decodeIdentifier(out, at, identifierLength(Alg.HmacSha256));
+			if (typeof id === 'string') return false;
+			// The generic path, given the same option, must produce the same packet.
+			const generic = insertDestOption(parsePacket(bytes, new PacketInfo()), identifierOption(id));
+			return Buffer.compare(Buffer.from(out), Buffer.from(generic)) === 0 && verify(after, at, {groups, provisioned: false, windowMs: 2000}, NOW) === null;
+		}),
+		{numRuns: 500},
+	);
+	t.pass();
 });
