@@ -1,6 +1,6 @@
 // An anycast group as a node holds it: the address S, the algorithm and key
 // of its identifier, and the provisioned list of servers that hold S.
-import {ADDR_LEN} from '../util/addr.js';
+import {addrEquals} from '../util/addr.js';
 import type {Addr} from '../util/addr.js';
 import type {KeyMaterial} from './keys.js';
 import type {AlgId} from './option.js';
@@ -20,18 +20,14 @@ export class Groups {
 	constructor(readonly list: readonly Group[]) {}
 
 	find(buf: Uint8Array, off: number): Group | undefined {
-		for (const g of this.list) if (same(g.anycast, 0, buf, off)) return g;
+		for (const g of this.list) if (addrEquals(g.anycast, 0, buf, off)) return g;
 		return undefined;
 	}
 
 	/** Is (S, source) a provisioned server of S? */
 	isServer(group: Group, buf: Uint8Array, off: number): boolean {
-		for (const s of group.servers) if (same(s, 0, buf, off)) return true;
+		for (const s of group.servers) if (addrEquals(s, 0, buf, off)) return true;
 		return false;
 	}
 }
 
-function same(a: Uint8Array, aOff: number, b: Uint8Array, bOff: number): boolean {
-	for (let i = 0; i < ADDR_LEN; i++) if (a[aOff + i] !== b[bOff + i]) return false;
-	return true;
-}

@@ -1,6 +1,7 @@
 // Finding, stamping and verifying the identifier in a packet: the server's
 // identifier attaching unit (S302), the boundary router's detection and
 // verification units (S204–S205) and the client's (S104–S105).
+import {addrEquals} from '../util/addr.js';
 import {IPV6, IPV6_HEADER_LEN, Proto} from '../wire/ipv6.js';
 import {finalDestOptsIndex, insertDestOption} from '../wire/destopts.js';
 import {setU16} from '../wire/bytes.js';
@@ -127,8 +128,8 @@ export type VerifyFault =
 export function verify(info: PacketInfo, at: number, policy: VerifyPolicy, nowMs: number, expected?: Uint8Array): VerifyFault | null {
 	const buf = info.buf;
 	const group = policy.groups.find(buf, at + ID.anycast);
-	if (!group) return expected && !sameAddr(buf, at + ID.anycast, expected) ? 'id-wrong-group' : 'id-unknown-group';
-	if (expected && !sameAddr(buf, at + ID.anycast, expected)) return 'id-wrong-group';
+	if (!group) return expected && !addrEquals(buf, at + ID.anycast, expected, 0) ? 'id-wrong-group' : 'id-unknown-group';
+	if (expected && !addrEquals(buf, at + ID.anycast, expected, 0)) return 'id-wrong-group';
 	if (policy.provisioned && !policy.groups.isServer(group, buf, info.off + IPV6.src)) return 'id-not-provisioned';
 	if (buf[at + ID.alg] !== group.alg || buf[at + ID.keyId] !== group.keyId) return 'id-bad-key';
 	const age = nowMs - identifierTimestamp(buf, at);
@@ -139,9 +140,4 @@ export function verify(info: PacketInfo, at: number, policy: VerifyPolicy, nowMs
 	if (result !== 'ok') return result === 'no-key' ? 'id-bad-key' : 'id-bad-tag';
 	if (policy.replay && tag.length > 0) policy.replay.add(tag, identifierTimestamp(buf, at), nowMs);
 	return null;
-}
-
-function sameAddr(buf: Uint8Array, off: number, addr: Uint8Array): boolean {
-	for (let i = 0; i < 16; i++) if (buf[off + i] !== addr[i]) return false;
-	return true;
 }

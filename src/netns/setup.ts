@@ -14,6 +14,7 @@ import {buildStack} from '../node/stack.js';
 import {SimClock} from '../util/clock.js';
 import type {Topology, TopologyNode} from '../config/topology.js';
 import {formatAddr, parseAddr, parsePrefix} from '../util/addr.js';
+import {prefixContains} from '../route/prefix.js';
 import {HOST_LINK_IFNAME, TUN_NAME, UNDERLAY_OVERHEAD, files, hostVeth, linkIfname, namespace, stateDir, tunMtu, underlayAddress} from './names.js';
 
 export class SetupError extends Error {
@@ -289,9 +290,7 @@ function coveredBy(target: string, prefixes: string[]): boolean {
 	const {addr} = parsePrefix(target);
 	return prefixes.some((p) => {
 		const {addr: pa, len} = parsePrefix(p);
-		if (len === 128) return false;
-		for (let i = 0; i < len; i++) if (((addr[i >> 3]! >> (7 - (i & 7))) & 1) !== ((pa[i >> 3]! >> (7 - (i & 7))) & 1)) return false;
-		return true;
+		return len < 128 && prefixContains(pa, len, addr);
 	});
 }
 

@@ -11,7 +11,7 @@
 import type {RouteTable} from '../route/table.js';
 import {flowHash} from '../route/table.js';
 import type {NextHop} from '../route/types.js';
-import {ADDR_LEN, isLinkLocal, isMulticast, isUnspecified, parseAddr} from '../util/addr.js';
+import {ADDR_LEN, addrEquals, isLinkLocal, isMulticast, isUnspecified, parseAddr} from '../util/addr.js';
 import type {Addr} from '../util/addr.js';
 import {randomBytes} from 'node:crypto';
 import {u16, u32} from '../wire/bytes.js';
@@ -670,11 +670,7 @@ export class Node {
 }
 
 function indexOf(list: Addr[], buf: Uint8Array, off: number): number {
-	outer: for (let i = 0; i < list.length; i++) {
-		const a = list[i]!;
-		for (let j = 0; j < ADDR_LEN; j++) if (a[j] !== buf[off + j]) continue outer;
-		return i;
-	}
+	for (let i = 0; i < list.length; i++) if (addrEquals(list[i]!, 0, buf, off)) return i;
 	return -1;
 }
 

@@ -9,6 +9,7 @@ import type {VerifyPolicy} from '../anycast/identifier.js';
 import {Groups} from '../anycast/group.js';
 import type {Group} from '../anycast/group.js';
 import type {Addr} from '../util/addr.js';
+import {prefixContains} from '../route/prefix.js';
 import {IPV6} from '../wire/ipv6.js';
 import type {Node, Packet, Verdict} from '../node/node.js';
 
@@ -23,7 +24,7 @@ export interface BoundaryOptions {
 export function boundaryRole(node: Node, options: BoundaryOptions): void {
 	const groups = new Groups(options.groups);
 	const policy: VerifyPolicy = {groups, provisioned: true, windowMs: options.windowMs};
-	const insideSource = (buf: Uint8Array, off: number) => options.inside.some((p) => inPrefix(buf, off, p.prefix, p.len));
+	const insideSource = (buf: Uint8Array, off: number) => options.inside.some((p) => prefixContains(p.prefix, p.len, buf, off));
 	// A response leaving the server network is verified whole: its fragments are held until the datagram
 	// is complete, checked as one, then forwarded as they came (docs/pipeline.md, Fragments).
 	node.reassembleAt('forward', (pkt) => pkt.inPort!.zone === 'inside' && pkt.outPort!.zone === 'outside', 'fragments');
@@ -43,12 +44,4 @@ export function boundaryRole(node: Node, options: BoundaryOptions): void {
 		node.counters.verified++;
 		return null; // S208 second transfer
 	});
-}
-
-function inPrefix(buf: Uint8Array, off: number, prefix: Addr, len: number): boolean {
-	let i = 0;
-	for (; i + 8 <= len; i += 8) if (buf[off + i / 8] !== prefix[i / 8]) return false;
-	if (i === len) return true;
-	const mask = (0xff << (8 - (len - i))) & 0xff;
-	return ((buf[off + i / 8]! ^ prefix[i / 8]!) & mask) === 0;
 }

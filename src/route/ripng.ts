@@ -2,7 +2,7 @@
 // RouteTable and advertises the table's selected routes, with split horizon and
 // poisoned reverse (§2.6), triggered updates (§2.5.1), route timeout and garbage
 // collection (§2.3). Payload bytes in via receive(), out via the injected send().
-import {ADDR_LEN, isLinkLocal, isMulticast, isUnspecified} from '../util/addr.js';
+import {ADDR_LEN, addrEquals, isLinkLocal, isMulticast, isUnspecified} from '../util/addr.js';
 import type {Addr} from '../util/addr.js';
 import type {Clock, TimerHandle} from '../util/clock.js';
 import {hasHostBits, keyToPrefix, prefixKey} from './prefix.js';
@@ -318,7 +318,7 @@ export class RipngSpeaker {
 				continue;
 			}
 			const now = this.clock.now();
-			if (have !== undefined && !sameAddr(have.via, via)) {
+			if (have !== undefined && !addrEquals(have.via, 0, via, 0)) {
 				this.withdrawLearned(have);
 			}
 			const r: Learned = have ?? {prefix: Uint8Array.from(p), len, link: link.id, from: Uint8Array.from(src), fromKey, via, metric, rd: metricIn, tag: 0, expiresAt: now};
@@ -462,7 +462,3 @@ export class RipngSpeaker {
 	}
 }
 
-function sameAddr(a: Uint8Array, b: Uint8Array): boolean {
-	for (let i = 0; i < ADDR_LEN; i++) if (a[i] !== b[i]) return false;
-	return true;
-}

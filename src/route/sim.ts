@@ -3,7 +3,7 @@
 // other ends after the link delay, with hop limit 255 as if sent on-link.
 // Links can fail silently or lose carrier; nodes can die and come back as a
 // fresh process. The pipeline tests can reuse it with their own topologies.
-import {ADDR_LEN, isMulticast} from '../util/addr.js';
+import {ADDR_LEN, addrEquals, isMulticast} from '../util/addr.js';
 import type {Addr} from '../util/addr.js';
 import {SimClock, seededRandom} from '../util/clock.js';
 import {flowHash} from './table.js';
@@ -174,7 +174,7 @@ export class SimNetwork {
 				if (e.node === at) continue;
 				const peer = this.node(e.node);
 				if (!peer.alive) continue;
-				const match = nh.kind === 'via' ? sameAddr(peer.router.linkLocal(e.link), nh.via!) : peer.router.ownsAddress(dst);
+				const match = nh.kind === 'via' ? addrEquals(peer.router.linkLocal(e.link), 0, nh.via!, 0) : peer.router.ownsAddress(dst);
 				if (match) next = e.node;
 			}
 			if (next === undefined) return {path, end: null, reason: 'unresolved-next-hop'};
@@ -213,7 +213,7 @@ export class SimNetwork {
 		for (const e of seg.ends) {
 			if (e.node === from) continue;
 			const peer = this.node(e.node);
-			if (!multicast && !sameAddr(peer.router.linkLocal(e.link), dst)) continue;
+			if (!multicast && !addrEquals(peer.router.linkLocal(e.link), 0, dst, 0)) continue;
 			const bytes = Uint8Array.from(payload); // a wire copy: the sender may reuse its buffer
 			const peerInc = peer.incarnation;
 			this.clock.setTimeout(() => {
@@ -229,10 +229,6 @@ export class SimNetwork {
 	}
 }
 
-function sameAddr(a: Uint8Array, b: Uint8Array): boolean {
-	for (let i = 0; i < ADDR_LEN; i++) if (a[i] !== b[i]) return false;
-	return true;
-}
 
 function hashName(s: string): number {
 	let h = 0x811c9dc5;
