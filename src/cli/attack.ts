@@ -6,7 +6,6 @@
 // link (the lab grants the attacker that view), and the attacker's own
 // answers are taken on its TUN.
 import {spawn, spawnSync} from 'node:child_process';
-import type {ChildProcess} from 'node:child_process';
 import {existsSync, mkdtempSync, readFileSync, rmSync, statSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -41,15 +40,18 @@ export interface AttackOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Starts tcpdump in `ns` on `dev`; returns a function that stops it and reads the packets (link-layer headers removed). */
-async function capture(ns: string, dev: string, filter: string, dir: string, name: string): Promise<{child: ChildProcess; stop: () => Promise<Uint8Array[]>}> {
+/**
+ * Starts tcpdump in `ns` on `dev`, writing `<dir>/<name>.pcap`, and resolves
+ * once it listens; `stop()` ends it and reads the packets (link-layer headers
+ * removed).
+ */
+export async function capture(ns: string, dev: string, filter: string, dir: string, name: string): Promise<{stop: () => Promise<Uint8Array[]>}> {
 	const file = join(dir, `${name}.pcap`);
 	const child = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', dev, '--immediate-mode', '-U', '-n', '-w', file, filter], {stdio: 'ignore'});
 	// tcpdump writes the file header once it is listening.
 	for (let i = 0; i < 60 && !(existsSync(file) && statSync(file).size >= 24); i++) await sleep(50);
 	await sleep(100);
 	return {
-		child,
 		stop: async () => {
 			child.kill('SIGINT');
 			await new Promise((r) => child.once('exit', r));

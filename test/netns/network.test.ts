@@ -12,7 +12,7 @@ import {startDnsmasq} from '../../src/netns/setup.js';
 import {ATTACKS, FORGED_MARK, craft} from '../../src/roles/attacker.js';
 import {A} from '../helpers/net.js';
 import type {AttackKind} from '../../src/roles/attacker.js';
-import {runAttack} from '../../src/cli/attack.js';
+import {capture, runAttack} from '../../src/cli/attack.js';
 import {runDemo} from '../../src/cli/demo.js';
 import {LinkType, pcapHeader, pcapRecord, readPcap} from '../../src/wire/index.js';
 import {isRoot, repoRoot, rootTest} from '../io/netns.js';
@@ -183,14 +183,10 @@ test('health check: dnsmasq on server-a dies, S is withdrawn there and server-b 
 
 /** Captures on the client's TUN while `fn` runs; returns the IPv6 packets seen. */
 async function onClientTun<T>(fn: () => Promise<T>): Promise<[T, Uint8Array[]]> {
-	const file = join(net!.stateRoot, 'client-tun.pcap');
-	const child = spawn('ip', ['netns', 'exec', net!.ns('client'), 'tcpdump', '-i', 'tun0', '--immediate-mode', '-U', '-n', '-w', file, 'ip6'], {stdio: 'ignore'});
-	for (let i = 0; i < 60 && !(existsSync(file) && readFileSync(file).length >= 24); i++) await sleep(50);
+	const tap = await capture(net!.ns('client'), 'tun0', 'ip6', net!.stateRoot, 'client-tun');
 	const result = await fn();
 	await sleep(200);
-	child.kill('SIGINT');
-	await new Promise((r) => child.once('exit', r));
-	return [result, readPcap(readFileSync(file), {partial: true}).packets.map((p) => p.data)];
+	return [result, await tap.stop()];
 }
 
 const marked = (p: Uint8Array) => Buffer.from(p).includes(FORGED_MARK);
