@@ -2,6 +2,7 @@
 // and to one UDP link per topology link. `anyguard up` starts one of these
 // in each namespace, under a supervisor.
 import {mkdirSync} from 'node:fs';
+import {monitorEventLoopDelay} from 'node:perf_hooks';
 import {loadTopology} from '../config/topology.js';
 import {openTun} from '../io/tun.js';
 import {openUdpLink} from '../io/udp-link.js';
@@ -10,7 +11,8 @@ import {serveControl} from '../node/control.js';
 import type {AttachedPort} from '../node/node.js';
 import {buildStack} from '../node/stack.js';
 import {nodeStatus} from '../node/status.js';
-import {LINK_PORT, TUN_NAME, files, findLink, linkIfname, underlayAddress} from '../netns/names.js';
+import type {LoopDelay} from '../node/status.js';
+import {CONTROL_PORT, LINK_PORT, TUN_NAME, files, findLink, linkIfname, underlayAddress} from '../netns/names.js';
 import {SystemClock} from '../util/clock.js';
 import {createLogger} from '../util/log.js';
 import type {Logger} from '../util/log.js';
@@ -70,6 +72,24 @@ export function dropLogger(log: Logger): (reason: DropReason) => void {
 	};
 }
 
+/** How late the event loop runs timers, over windows of 10 s: packet work must never keep BFD's timers waiting. */
+function loopDelayMonitor(): () => LoopDelay {
+	const h = monitorEventLoopDelay({resolution: 5});
+	h.enable();
+	let since = Date.now();
+	let everMax = 0;
+	const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+	setInterval(() => {
+		everMax = Math.max(everMax, h.max);
+		h.reset();
+		since = Date.now();
+	}, 10_000).unref();
+	return () => {
+		everMax = Math.max(everMax, h.count > 0 ? h.max : 0);
+		return {p99Ms: h.count > 0 ? ms(h.percentile(99)) : 0, maxMs: h.count > 0 ? ms(h.max) : 0, windowMs: Date.now() - since, everMaxMs: ms(everMax)};
+	};
+}
+
 export async function runNode(options: NodeProcessOptions): Promise<void> {
 	mkdirSync(options.state, {recursive: true});
 	const t = loadTopology(options.topology);
@@ -106,15 +126,24 @@ export async function runNode(options: NodeProcessOptions): Promise<void> {
 	for (const end of stack.links) {
 		const link = findLink(t, options.node, end.peer);
 		const ifname = linkIfname(end.peer);
-		const udp = openUdpLink({
-			name: ifname,
-			local: {address: underlayAddress(link, options.node), ifname, port: LINK_PORT},
-			peer: {address: underlayAddress(link, end.peer), port: LINK_PORT},
-		});
-		ports.push([end.id, udp]);
-		udp.onError(fail(`link ${ifname}`));
-		const attached = stack.attachLink(end.id, sender(udp, end.id, tap));
+		const open = (port: number, extra: {batch?: number; socketBuffer?: number}, what: string) => {
+			const udp = openUdpLink({
+				name: what,
+				local: {address: underlayAddress(link, options.node), ifname, port},
+				peer: {address: underlayAddress(link, end.peer), port},
+				...extra,
+			});
+			udp.onError(fail(`link ${what}`));
+			return udp;
+		};
+		const udp = open(LINK_PORT, {}, ifname);
+		// The link's control channel: a socket of its own, so route exchange and BFD never wait
+		// behind (or drop with) data in the data socket's queue (docs/pipeline.md).
+		const control = open(CONTROL_PORT, {batch: 16, socketBuffer: 1 << 20}, `${ifname} control`);
+		ports.push([end.id, udp], [`${end.id}:control`, control]);
+		const attached = stack.attachLink(end.id, sender(udp, end.id, tap), sender(control, end.id, tap));
 		pump(udp, attached, tap, (p, b, o, l) => stack.node.receive(p, b, o, l));
+		pump(control, attached, tap, (p, b, o, l) => stack.node.receiveControl(p, b, o, l));
 		log.child({link: end.peer}).info('link attached', {ifname, mtu: end.mtu, cost: end.cost});
 	}
 
@@ -123,8 +152,9 @@ export async function runNode(options: NodeProcessOptions): Promise<void> {
 		const port = ports.find(([n]) => n === name)?.[1];
 		return port ? ({...port.stats()} as unknown as Record<string, number>) : undefined;
 	};
+	const loop = loopDelayMonitor();
 	const server = await serveControl(files.socket(options.state, options.node), {
-		status: () => nodeStatus(stack, started, ioStats),
+		status: () => nodeStatus(stack, started, ioStats, loop),
 		tap,
 		tracer: tracer.current,
 		// Forged traffic for the attack drills, into the pipeline as if the host had sent it: the attacker and the insider terminals only.

@@ -54,10 +54,30 @@ export function render(snap: Snapshot, o: StatusOptions = {}): string {
 	const links = snap.flatMap(({name, status}) =>
 		(status?.ports ?? []).map((p) => {
 			const bfd = status!.bfd.find((b) => b.link === p.name);
-			return [name, p.name, p.kind, p.zone ?? '', String(p.mtu), bfd ? bfd.state : p.kind === 'host' ? '' : 'no session', String(p.counters.rxPackets), String(p.counters.txPackets), String(p.counters.txFailed)];
+			const kernel = p.io?.rxKernelDrops !== undefined ? `${p.io.rxKernelDrops}${p.controlIo ? `/${p.controlIo.rxKernelDrops ?? 0}` : ''}` : '';
+			const link = p.kind === 'link';
+			return [
+				name, p.name, p.kind, p.zone ?? '', String(p.mtu), bfd ? bfd.state : p.kind === 'host' ? '' : 'no session',
+				String(p.counters.rxPackets), String(p.counters.txPackets), String(p.counters.txFailed),
+				link ? String(p.counters.rxControl) : '', link ? String(p.counters.txControl) : '', link ? String(p.counters.policed) : '', kernel,
+			];
 		}),
 	);
-	out.push('', 'LINKS', table(['node', 'port', 'kind', 'zone', 'mtu', 'bfd', 'rx', 'tx', 'tx failed'], links));
+	out.push('', 'LINKS', table(['node', 'port', 'kind', 'zone', 'mtu', 'bfd', 'rx', 'tx', 'tx failed', 'ctl rx', 'ctl tx', 'policed', 'kernel drops data/ctl'], links));
+	out.push(
+		'',
+		'CONTROL PLANE (route exchange and BFD on their own channel; the rest policed; docs/pipeline.md)',
+		table(
+			['node', 'ctl policed', 'ctl misuse', 'local policed', 'echo limited', 'icmp limited /64', 'icmp limited node', 'loop delay p99/max ms'],
+			snap.flatMap(({name, status}) => {
+				if (!status) return [];
+				const c = status.counters;
+				const d = c.drops;
+				const loop = status.loopDelay ? `${status.loopDelay.p99Ms}/${status.loopDelay.maxMs}` : '';
+				return [[name, String(d['control-policed']), String(d['control-misuse']), String(d['local-policed']), String(d['echo-rate-limited']), String(c.icmpPrefixLimited), String(c.icmpRateLimited), loop]];
+			}),
+		),
+	);
 	const tables = snap.flatMap(({name, status}) =>
 		status?.tables ? [[name, String(status.tables.flows), String(status.tables.flowEvictions), String(status.tables.flowsExpired), String(status.tables.replay), String(status.tables.replayEvictions)]] : [],
 	);

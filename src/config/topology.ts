@@ -49,6 +49,11 @@ const groupSchema = z.strictObject({
 	servers: z.array(name).min(1),
 });
 
+const rate = z.strictObject({
+	perSecond: z.number().min(0).max(1_000_000),
+	burst: z.number().int().min(1).max(1_000_000),
+});
+
 const nodeSchema = z.strictObject({
 	name,
 	role: z.enum(ROLES),
@@ -76,6 +81,19 @@ const nodeSchema = z.strictObject({
 			burst: z.number().int().min(1).max(1_000_000),
 		})
 		.optional(),
+	/**
+	 * Control-plane policing (docs/pipeline.md): route exchange and BFD per link
+	 * (default 1000/s, burst 200), every other packet to the node's own stack
+	 * (default 2000/s, burst 200), and the echo replies and ICMPv6 errors it
+	 * sends per destination prefix (default 100/s, burst 50, per /64).
+	 */
+	controlPlane: z
+		.strictObject({
+			control: rate.optional(),
+			local: rate.optional(),
+			replies: rate.extend({prefixLen: z.number().int().min(0).max(128).optional()}).optional(),
+		})
+		.optional(),
 	/** Fragment reassembly at this node (RFC 8200 §4.5): timeout and memory bounds (default 60 s, 4 MiB, 1024 datagrams, 256 fragments each). */
 	reassembly: z
 		.strictObject({
@@ -101,6 +119,13 @@ const linkSchema = z.strictObject({
 	cost: z.number().int().min(1).max(15).default(1),
 	/** Largest inner IPv6 packet the link carries. */
 	mtu: z.number().int().min(1280).max(9000).default(1500),
+	/**
+	 * Ingress policing at both ends: each admits at most `perSecond` data
+	 * packets a second from the link (token bucket of `burst`), the provisioned
+	 * rate of an access link. Route exchange and BFD on the
+	 * link's control channel are not counted against it.
+	 */
+	police: rate.optional(),
 });
 
 const topologySchema = z.strictObject({

@@ -6,6 +6,8 @@ import type {Topology, TopologyLink} from '../config/topology.js';
 
 /** UDP port of the underlay: one inner IPv6 packet per datagram, both ends. */
 export const LINK_PORT = 6464;
+/** UDP port of each link's control channel: route exchange and BFD only, apart from data (docs/pipeline.md). */
+export const CONTROL_PORT = 6465;
 /** IPv6 (40) + UDP (8) around each inner packet on the veth. */
 export const UNDERLAY_OVERHEAD = 48;
 export const TUN_NAME = 'tun0';

@@ -9,10 +9,15 @@ export interface PortCounters {
 	txPackets: number;
 	txBytes: number;
 	txFailed: number;
+	/** Route exchange and BFD received and sent on the link's control channel (also in rxPackets of the node). */
+	rxControl: number;
+	txControl: number;
+	/** Data packets over the link's ingress policing rate, dropped (`policed`). */
+	policed: number;
 }
 
 export function portCounters(): PortCounters {
-	return {rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, txFailed: 0};
+	return {rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, txFailed: 0, rxControl: 0, txControl: 0, policed: 0};
 }
 
 export interface NodeCounters {
@@ -28,6 +33,10 @@ export interface NodeCounters {
 	icmpErrorsSent: number;
 	/** ICMPv6 errors not sent because of the RFC 4443 §2.4(f) rate limit. */
 	icmpRateLimited: number;
+	/** ICMPv6 errors not sent because their destination's prefix used up its share (control-plane policing). */
+	icmpPrefixLimited: number;
+	/** Packets received on links' control channels. */
+	controlRx: number;
 	/** ICMPv6 errors not sent because RFC 4443 §2.4(e) forbids them. */
 	icmpSuppressed: number;
 	/** S302: responses stamped by the server role. */
@@ -60,6 +69,8 @@ export function nodeCounters(): NodeCounters {
 		local: 0,
 		icmpErrorsSent: 0,
 		icmpRateLimited: 0,
+		icmpPrefixLimited: 0,
+		controlRx: 0,
 		icmpSuppressed: 0,
 		stamped: 0,
 		verified: 0,

@@ -46,6 +46,12 @@ export const DROP_REASONS = [
 	'stamp-too-big', // S302: the stamped response would exceed the link MTU; never fragmented
 	'stamp-failed', // S302: no key to sign with
 	'control-invalid', // route-exchange or BFD packet failed validation (details in their counters)
+	// control-plane policing (docs/pipeline.md, "The control plane under load")
+	'control-policed', // route exchange or BFD from a link beyond the link's control rate
+	'control-misuse', // a packet on a link's control channel that is not route exchange or BFD for this node
+	'local-policed', // a packet for the node's own stack beyond the node's local rate
+	'echo-rate-limited', // an echo request from a prefix that used up its share of replies
+	'policed', // over the link's ingress policing rate (a provisioned access rate, links[].police)
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

@@ -30,12 +30,27 @@ export function prometheus(s: NodeStatus): string {
 	metric('rejected_total', 'Identifier checks that failed.', 'counter', [['', c.rejected]]);
 	metric('icmp_errors_sent_total', 'ICMPv6 errors sent.', 'counter', [['', c.icmpErrorsSent]]);
 	metric('icmp_rate_limited_total', 'ICMPv6 errors not sent because of the rate limit (RFC 4443 2.4(f)).', 'counter', [['', c.icmpRateLimited]]);
+	metric('icmp_prefix_limited_total', "ICMPv6 errors not sent because their destination's /64 used up its share (control-plane policing).", 'counter', [['', c.icmpPrefixLimited]]);
+	metric('control_rx_total', "Packets received on links' control channels (route exchange, BFD).", 'counter', [['', c.controlRx]]);
 	metric('drops_total', 'Packets dropped, by reason.', 'counter', DROP_REASONS.map((r) => [`reason="${r}"`, c.drops[r]]));
 	metric('port_rx_packets_total', 'Packets received, by port.', 'counter', s.ports.map((p) => [`port="${esc(p.name)}"`, p.counters.rxPackets]));
 	metric('port_tx_packets_total', 'Packets sent, by port.', 'counter', s.ports.map((p) => [`port="${esc(p.name)}"`, p.counters.txPackets]));
 	metric('port_rx_bytes_total', 'Bytes received, by port.', 'counter', s.ports.map((p) => [`port="${esc(p.name)}"`, p.counters.rxBytes]));
 	metric('port_tx_bytes_total', 'Bytes sent, by port.', 'counter', s.ports.map((p) => [`port="${esc(p.name)}"`, p.counters.txBytes]));
 	metric('port_tx_failed_total', 'Packets a port refused (EAGAIN), by port.', 'counter', s.ports.map((p) => [`port="${esc(p.name)}"`, p.counters.txFailed]));
+	metric('port_control_rx_packets_total', "Packets received on the link's control channel, by port.", 'counter', s.ports.filter((p) => p.kind === 'link').map((p) => [`port="${esc(p.name)}"`, p.counters.rxControl]));
+	metric('port_control_tx_packets_total', "Packets sent on the link's control channel, by port.", 'counter', s.ports.filter((p) => p.kind === 'link').map((p) => [`port="${esc(p.name)}"`, p.counters.txControl]));
+	metric('port_policed_total', "Data packets over the link's ingress policing rate, by port.", 'counter', s.ports.filter((p) => p.kind === 'link').map((p) => [`port="${esc(p.name)}"`, p.counters.policed]));
+	const kernelDrops: Array<[string, number]> = [];
+	for (const p of s.ports) {
+		if (p.io?.rxKernelDrops !== undefined) kernelDrops.push([`port="${esc(p.name)}",channel="data"`, p.io.rxKernelDrops]);
+		if (p.controlIo?.rxKernelDrops !== undefined) kernelDrops.push([`port="${esc(p.name)}",channel="control"`, p.controlIo.rxKernelDrops]);
+	}
+	if (kernelDrops.length > 0) metric('port_kernel_drops_total', "Datagrams the kernel dropped for a full socket receive queue (SO_RXQ_OVFL), by port and channel.", 'counter', kernelDrops);
+	if (s.loopDelay) {
+		metric('event_loop_delay_p99_seconds', 'How late timers ran, 99th percentile, over the current window of up to 10 s.', 'gauge', [['', s.loopDelay.p99Ms / 1000]]);
+		metric('event_loop_delay_max_seconds', 'How late timers ran at most, over the current window of up to 10 s.', 'gauge', [['', s.loopDelay.maxMs / 1000]]);
+	}
 	metric('route_changes_total', 'Changes of selected routes.', 'counter', [['', s.routeChanges]]);
 	metric('bfd_state_changes_total', 'BFD session state changes.', 'counter', [['', s.bfdStateChanges]]);
 	metric('bfd_up', 'BFD sessions in state Up, by link.', 'gauge', s.bfd.map((b) => [`link="${esc(b.link)}"`, b.state === 'Up' ? 1 : 0]));

@@ -23,6 +23,8 @@ import {Opt, optionAction, OptAction} from '../wire/options.js';
 import {PacketInfo, parsePacket} from '../wire/packet.js';
 import {buildPacket} from '../wire/repr.js';
 import {UDP_HEADER_LEN, checkUdp} from '../wire/udp.js';
+import {PrefixLimiter, TokenBucket} from '../util/rate.js';
+import type {PrefixRate, Rate} from '../util/rate.js';
 import {nodeCounters, portCounters} from './counters.js';
 import type {NodeCounters, PortCounters} from './counters.js';
 import {malformed} from './drop.js';
@@ -40,12 +42,24 @@ export interface Port {
 	readonly linkLocal?: Addr;
 	/** A label roles read, e.g. 'inside' or 'outside' at the boundary router. */
 	readonly zone?: string;
+	/** Ingress policing: at most this many packets a second from the link, in a token bucket (`policed` beyond). */
+	readonly police?: Rate;
 	transmit(buf: Uint8Array, off: number, len: number): boolean;
+	/**
+	 * The link's network-control queue, when it has one: route exchange and
+	 * BFD the node originates leave here, never queued behind data
+	 * (docs/pipeline.md, "The control plane under load").
+	 */
+	transmitControl?(buf: Uint8Array, off: number, len: number): boolean;
 }
 
 export interface AttachedPort extends Port {
 	readonly port: Port;
 	readonly counters: PortCounters;
+	/** Control-plane policing of route exchange and BFD from this link. */
+	readonly controlBucket: TokenBucket;
+	/** Ingress policer of the data channel, when the port has one. */
+	readonly policer: TokenBucket | null;
 }
 
 /** Hook points, named for the path a packet takes (Linux: pre-routing, local-out, local-in, forward, post-routing). */
@@ -109,9 +123,31 @@ export interface NodeConfig {
 	icmpRate?: {perSecond: number; burst: number};
 	/** Reassembly timeout and memory bounds (RFC 8200 §4.5); defaults in DEFAULT_REASSEMBLY. */
 	reassembly?: Partial<ReassemblyLimits>;
+	/** Rate limits on the work the node does for packets addressed to itself; defaults in DEFAULT_CONTROL_PLANE. */
+	controlPlane?: Partial<ControlPlaneLimits>;
 	/** Called for every drop; for logs and tests. Must not throw. */
 	onDrop?: (reason: DropReason, pkt: Packet, node: Node) => void;
 }
+
+/**
+ * Control-plane policing (docs/pipeline.md): what a node does for packets
+ * addressed to itself is bounded, so a flood of them costs it little and
+ * cannot crowd out route exchange and BFD.
+ */
+export interface ControlPlaneLimits {
+	/** Route exchange and BFD to the node, per link (a neighbour speaks a few packets a second). */
+	control: Rate;
+	/** Every other packet for the node's own stack: echo requests, errors, unknown protocols. Per node. */
+	local: Rate;
+	/** Echo replies and ICMPv6 errors the node sends, per destination prefix (the asker's source). */
+	replies: PrefixRate;
+}
+
+export const DEFAULT_CONTROL_PLANE: ControlPlaneLimits = {
+	control: {perSecond: 1000, burst: 200},
+	local: {perSecond: 2000, burst: 200},
+	replies: {perSecond: 100, burst: 50, prefixLen: 64, buckets: 1024},
+};
 
 const ALL_NODES = parseAddr('ff02::1');
 const HOP_LIMIT = 64;
@@ -129,10 +165,14 @@ export class Node {
 	private readonly groups: Addr[] = [ALL_NODES];
 	private readonly hooks: Record<HookPoint, Hook[]> = {prerouting: [], 'from-host': [], 'to-host': [], forward: [], postrouting: []};
 	private readonly udp = new Map<number, UdpHandler>();
+	/** UDP ports of the control plane (route exchange, BFD): their packets are policed per link, apart from the rest. */
+	private readonly controlPorts = new Set<number>();
+	private readonly limits: ControlPlaneLimits;
+	private readonly localBucket: TokenBucket;
+	private readonly replies: PrefixLimiter;
 	private readonly pool: Packet[] = Array.from({length: MAX_DEPTH}, () => new Packet());
 	private depth = 0;
-	private tokens: number;
-	private tokensAt: number;
+	private readonly errorBucket: TokenBucket;
 	/** Fragments held for the node's own stack and for hooks that read whole datagrams. */
 	readonly reassembly: Reassembler<AttachedPort>;
 	/** Path MTUs for what this node originates (RFC 8201). */
@@ -148,8 +188,10 @@ export class Node {
 		this.routes = config.routes;
 		this.own = config.addresses.slice();
 		this.anycast = (config.anycast ?? []).slice();
-		this.tokens = config.icmpRate?.burst ?? 10;
-		this.tokensAt = config.now();
+		this.errorBucket = new TokenBucket(config.icmpRate ?? {perSecond: 100, burst: 10}, config.now());
+		this.limits = {...DEFAULT_CONTROL_PLANE, ...config.controlPlane};
+		this.localBucket = new TokenBucket(this.limits.local, config.now());
+		this.replies = new PrefixLimiter(this.limits.replies);
 		this.reassembly = new Reassembler({...DEFAULT_REASSEMBLY, ...config.reassembly});
 	}
 
@@ -158,7 +200,12 @@ export class Node {
 	}
 
 	addPort(port: Port): AttachedPort {
-		const attached: AttachedPort = Object.assign(Object.create(port) as Port, {port, counters: portCounters()}) as AttachedPort;
+		const attached: AttachedPort = Object.assign(Object.create(port) as Port, {
+			port,
+			counters: portCounters(),
+			controlBucket: new TokenBucket(this.limits.control, this.config.now()),
+			policer: port.police ? new TokenBucket(port.police, this.config.now()) : null,
+		}) as AttachedPort;
 		if (port.kind === 'host') {
 			if (this.host) throw new Error(`node ${this.name} already has a host port`);
 			this.host = attached;
@@ -191,9 +238,15 @@ export class Node {
 		this.groups.push(group);
 	}
 
-	/** Delivers UDP datagrams to `port` on this node's own addresses and groups to `handler`. */
-	bindUdp(port: number, handler: UdpHandler): void {
+	/**
+	 * Delivers UDP datagrams to `port` on this node's own addresses and groups
+	 * to `handler`. A `control` port (route exchange, BFD) takes link-local
+	 * packets from a link, on the link's control channel or not, and is
+	 * policed per link apart from the node's other local traffic.
+	 */
+	bindUdp(port: number, handler: UdpHandler, control = false): void {
 		this.udp.set(port, handler);
+		if (control) this.controlPorts.add(port);
 	}
 
 	isOwn(buf: Uint8Array, off: number): boolean {
@@ -224,10 +277,64 @@ export class Node {
 				if (error instanceof WireError) return this.invalid(pkt, error);
 				throw error;
 			}
+			// Ingress policing (a provisioned access rate): the excess costs a parse and a count, no more.
+			if (port.policer !== null && !port.policer.take(this.config.now())) {
+				port.counters.policed++;
+				return this.drop('policed', pkt);
+			}
 			this.process(pkt);
 		} finally {
 			this.depth--;
 		}
+	}
+
+	/**
+	 * Entry point for a link's control channel: the queue that carries only
+	 * route exchange and BFD between neighbours, so that a flood of data on
+	 * the link never delays or drops them (docs/pipeline.md). Only control
+	 * packets for this node are taken from it; anything else is
+	 * `control-misuse`, and never forwarded.
+	 */
+	receiveControl(port: AttachedPort, buf: Uint8Array, off: number, len: number): void {
+		const c = this.counters;
+		c.rxPackets++;
+		c.rxBytes += len;
+		c.controlRx++;
+		port.counters.rxControl++;
+		if (this.depth === MAX_DEPTH) return this.countDrop('tx-failed', null);
+		const pkt = this.pool[this.depth++]!;
+		try {
+			pkt.inPort = port;
+			pkt.outPort = null;
+			pkt.nextHop = null;
+			pkt.info.fragIndex = -1;
+			try {
+				parsePacket(buf, pkt.info, off, off + len);
+			} catch (error) {
+				if (error instanceof WireError) return this.countDrop(malformed(error.code), pkt);
+				throw error;
+			}
+			const info = pkt.info;
+			const dst = info.off + IPV6.dst;
+			const forUs = isMulticast(info.buf, dst) ? indexOf(this.groups, info.buf, dst) >= 0 : this.isOwn(info.buf, dst);
+			if (!forUs || !this.isControl(pkt)) return this.drop('control-misuse', pkt);
+			this.local(pkt);
+		} finally {
+			this.depth--;
+		}
+	}
+
+	/** Route exchange or BFD between neighbours: link-local UDP from a link to a control port, never a fragment. */
+	private isControl(pkt: Packet): boolean {
+		const info = pkt.info;
+		return (
+			pkt.inPort!.kind === 'link' &&
+			info.upperProto === Proto.Udp &&
+			!info.isFragment &&
+			info.upperLen >= UDP_HEADER_LEN &&
+			isLinkLocal(info.buf, info.off + IPV6.src) &&
+			this.controlPorts.has(u16(info.buf, info.upperOff + 2))
+		);
 	}
 
 	/**
@@ -438,6 +545,10 @@ export class Node {
 	/** The node's own stack: route exchange, BFD, echo; errors for the rest. */
 	private local(pkt: Packet): void {
 		this.counters.local++;
+		// Control-plane policing: route exchange and BFD per link, the rest per node, before any work.
+		if (this.isControl(pkt)) {
+			if (!pkt.inPort!.controlBucket.take(this.config.now())) return this.drop('control-policed', pkt);
+		} else if (!this.localBucket.take(this.config.now())) return this.drop('local-policed', pkt);
 		if (pkt.info.isFragment) {
 			// RFC 8200 §4.5: the destination reassembles.
 			const whole = this.reassemble(pkt);
@@ -516,6 +627,8 @@ export class Node {
 		const buf = info.buf;
 		const o = info.off;
 		const u = info.upperOff;
+		// Replies are rate-limited per asking prefix, so one source cannot use up the node's answers.
+		if (!this.replies.take(buf, o + IPV6.src, this.config.now())) return this.drop('echo-rate-limited', pkt);
 		const reply = buildPacket({
 			ip: {trafficClass: 0, flowLabel: 0, hopLimit: HOP_LIMIT, src: buf.slice(o + IPV6.dst, o + IPV6.dst + 16), dst: buf.slice(o + IPV6.src, o + IPV6.src + 16)},
 			ext: [],
@@ -571,7 +684,11 @@ export class Node {
 		return ok;
 	}
 
-	/** Sends a UDP datagram on a link from this node's link-local address there, hop limit 255 (RFC 2080 §2.4.2, RFC 5881 §5). */
+	/**
+	 * Sends a UDP datagram on a link from this node's link-local address there,
+	 * hop limit 255 (RFC 2080 §2.4.2, RFC 5881 §5), traffic class CS6 (network
+	 * control, RFC 4594 §3.1), on the link's control channel when it has one.
+	 */
 	sendUdp(link: string, payload: Uint8Array, dst: Addr, dstPort: number, srcPort: number): boolean {
 		const port = this.ports.get(link);
 		if (!port?.linkLocal) return false;
@@ -580,6 +697,17 @@ export class Node {
 			ext: [],
 			upper: {proto: Proto.Udp, udp: {srcPort, dstPort, payload}},
 		});
+		if (port.port.transmitControl) {
+			if (!port.port.transmitControl(bytes, 0, bytes.length)) {
+				port.counters.txFailed++;
+				this.counters.drops['tx-failed']++;
+				return false;
+			}
+			port.counters.txControl++;
+			this.counters.txPackets++;
+			this.counters.txBytes += bytes.length;
+			return true;
+		}
 		return this.transmit(port, bytes, 0, bytes.length);
 	}
 
@@ -615,7 +743,9 @@ export class Node {
 			return void c.icmpSuppressed++;
 		// §2.4(e.6): not when the source does not name a single node.
 		if (isUnspecified(buf, o + IPV6.src) || isMulticast(buf, o + IPV6.src) || this.isAnycast(buf, o + IPV6.src)) return void c.icmpSuppressed++;
-		if (!this.takeToken()) return void c.icmpRateLimited++;
+		// Per asking prefix first, so that one prefix's flood cannot spend the node-wide §2.4(f) budget.
+		if (!this.replies.take(buf, o + IPV6.src, this.config.now())) return void c.icmpPrefixLimited++;
+		if (!this.errorBucket.take(this.config.now())) return void c.icmpRateLimited++;
 		const linkLocal = isLinkLocal(buf, o + IPV6.src);
 		const src = linkLocal ? pkt.inPort?.linkLocal : (this.config.addresses[0] ?? this.config.errorSource);
 		if (!src) return void c.icmpSuppressed++;
@@ -626,16 +756,6 @@ export class Node {
 		});
 		c.icmpErrorsSent++;
 		this.originate(bytes, linkLocal || pkt.inPort?.kind === 'host' ? pkt.inPort : null);
-	}
-
-	private takeToken(): boolean {
-		const rate = this.config.icmpRate ?? {perSecond: 100, burst: 10};
-		const now = this.config.now();
-		this.tokens = Math.min(rate.burst, this.tokens + ((now - this.tokensAt) * rate.perSecond) / 1000);
-		this.tokensAt = now;
-		if (this.tokens < 1) return false;
-		this.tokens--;
-		return true;
 	}
 
 	private run(point: HookPoint, pkt: Packet): Verdict {

@@ -19,6 +19,7 @@ import {serverRole} from '../roles/server.js';
 import {parseAddr, parsePrefix} from '../util/addr.js';
 import type {Addr} from '../util/addr.js';
 import type {Clock, TimerHandle} from '../util/clock.js';
+import type {Rate} from '../util/rate.js';
 import {Node} from './node.js';
 import type {AttachedPort, NodeConfig} from './node.js';
 
@@ -32,6 +33,8 @@ export interface StackDeps {
 	onDrop?: NodeConfig['onDrop'];
 }
 
+type Transmit = (buf: Uint8Array, off: number, len: number) => boolean;
+
 /** A link end as the node sees it. */
 export interface LinkEnd {
 	/** The link's id on this node: the neighbour's name. */
@@ -42,6 +45,8 @@ export interface LinkEnd {
 	/** This node's link-local address on the link. */
 	linkLocal: Addr;
 	zone: 'inside' | 'outside' | undefined;
+	/** Ingress policing of what arrives from the link. */
+	police?: Rate;
 }
 
 export interface Stack {
@@ -58,8 +63,8 @@ export interface Stack {
 	anycastAddresses: Addr[];
 	/** Changes of selected routes since start. */
 	routeChanges(): number;
-	/** Wires a link port; `transmit` sends one packet to the neighbour. */
-	attachLink(id: string, transmit: (buf: Uint8Array, off: number, len: number) => boolean): AttachedPort;
+	/** Wires a link port; `transmit` sends one packet to the neighbour, `transmitControl` (when the link has one) on its control channel. */
+	attachLink(id: string, transmit: Transmit, transmitControl?: Transmit): AttachedPort;
 	/** Wires the host port (the TUN); `mtu` is the TUN's. */
 	attachHost(transmit: (buf: Uint8Array, off: number, len: number) => boolean, mtu: number): AttachedPort;
 	start(): void;
@@ -82,6 +87,7 @@ export function linkEnds(t: Topology, name: string): LinkEnd[] {
 				peer,
 				cost: l.cost,
 				mtu: l.mtu,
+				...(l.police ? {police: l.police} : {}),
 				linkLocal: linkLocalOf(t, name),
 				zone: spec.role === 'boundary' ? (spec.outside?.includes(peer) ? 'outside' : 'inside') : undefined,
 			};
@@ -137,14 +143,15 @@ export function buildStack(t: Topology, name: string, deps: StackDeps): Stack {
 		now: () => deps.clock.now(),
 		...(spec.icmpRate ? {icmpRate: spec.icmpRate} : {}),
 		...(spec.reassembly ? {reassembly: Object.fromEntries(Object.entries(spec.reassembly).filter(([, v]) => v !== undefined))} : {}),
+		...(spec.controlPlane ? {controlPlane: Object.fromEntries(Object.entries(spec.controlPlane).filter(([, v]) => v !== undefined))} : {}),
 		...(deps.onDrop ? {onDrop: deps.onDrop} : {}),
 	});
 	wired.node = node;
 	node.joinGroup(RIPNG_GROUP);
 	const control = (port: number) => (payload: Uint8Array, meta: {port: AttachedPort; src: Addr; srcPort: number; dst: Addr; hopLimit: number}) =>
 		router.receive(meta.port.name, port, payload, {src: meta.src, srcPort: meta.srcPort, hopLimit: meta.hopLimit, dst: meta.dst});
-	node.bindUdp(RIPNG_PORT, control(RIPNG_PORT));
-	node.bindUdp(BFD_PORT, control(BFD_PORT));
+	node.bindUdp(RIPNG_PORT, control(RIPNG_PORT), true);
+	node.bindUdp(BFD_PORT, control(BFD_PORT), true);
 
 	let routeChanges = 0;
 	router.table.onChange((changes) => (routeChanges += changes.length));
@@ -158,10 +165,13 @@ export function buildStack(t: Topology, name: string, deps: StackDeps): Stack {
 		groups,
 		anycastAddresses: t.groups.map((g) => parseAddr(g.anycast)),
 		routeChanges: () => routeChanges,
-		attachLink(id, transmit) {
+		attachLink(id, transmit, transmitControl) {
 			const end = links.find((l) => l.id === id);
 			if (!end) throw new Error(`${name} has no link to ${id}`);
-			return node.addPort({name: id, kind: 'link', mtu: end.mtu, linkLocal: end.linkLocal, ...(end.zone ? {zone: end.zone} : {}), transmit});
+			return node.addPort({
+				name: id, kind: 'link', mtu: end.mtu, linkLocal: end.linkLocal, transmit,
+				...(end.zone ? {zone: end.zone} : {}), ...(end.police ? {police: end.police} : {}), ...(transmitControl ? {transmitControl} : {}),
+			});
 		},
 		attachHost(transmit, mtu) {
 			return node.addPort({name: 'host', kind: 'host', mtu, transmit});

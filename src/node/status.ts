@@ -12,6 +12,8 @@ export interface PortStatus {
 	counters: PortCounters;
 	/** Device or socket counters from src/io, when the port is real. */
 	io?: Record<string, number>;
+	/** The link's control-channel socket counters, when it has one. */
+	controlIo?: Record<string, number>;
 }
 
 export interface RouteStatus {
@@ -37,11 +39,26 @@ export interface NodeStatus {
 	routeChanges: number;
 	ripng: Record<string, number> | null;
 	anycast: Array<{prefix: string; originated: boolean} & Record<string, number | string | boolean>>;
+	/** Event-loop delay of the role process (timers late behind packet work), ms: this window's p99 and max, and the largest ever. */
+	loopDelay?: LoopDelay;
 	/** The client role's bounded tables, for clients and terminals. */
 	tables?: {flows: number; flowEvictions: number; flowsExpired: number; replay: number; replayEvictions: number};
 }
 
-export function nodeStatus(stack: Stack, startedAt: number, io: (port: string) => Record<string, number> | undefined = () => undefined): NodeStatus {
+export interface LoopDelay {
+	p99Ms: number;
+	maxMs: number;
+	/** Length of the window so far. */
+	windowMs: number;
+	everMaxMs: number;
+}
+
+export function nodeStatus(
+	stack: Stack,
+	startedAt: number,
+	io: (port: string) => Record<string, number> | undefined = () => undefined,
+	loopDelay?: () => LoopDelay,
+): NodeStatus {
 	const {node, router} = stack;
 	const anycast = new Set(stack.anycastAddresses.map((a) => `${formatAddr(a)}/128`));
 	const routes: RouteStatus[] = router.table.dump().map((line) => {
@@ -60,7 +77,8 @@ export function nodeStatus(stack: Stack, startedAt: number, io: (port: string) =
 		counters: node.counters,
 		ports: [...node.ports.values()].map((p) => {
 			const stats = io(p.name);
-			return {name: p.name, kind: p.kind, mtu: p.mtu, ...(p.zone ? {zone: p.zone} : {}), counters: p.counters, ...(stats ? {io: stats} : {})};
+			const control = io(`${p.name}:control`);
+			return {name: p.name, kind: p.kind, mtu: p.mtu, ...(p.zone ? {zone: p.zone} : {}), counters: p.counters, ...(stats ? {io: stats} : {}), ...(control ? {controlIo: control} : {})};
 		}),
 		routes,
 		bfd: router.bfd.sessions().map((s) => ({link: s.link, peer: formatAddr(s.peer), state: s.state, remoteState: s.remoteState, detectTimeMs: s.detectTimeMs})),
@@ -68,6 +86,7 @@ export function nodeStatus(stack: Stack, startedAt: number, io: (port: string) =
 		routeChanges: stack.routeChanges(),
 		ripng: router.ripng ? {...router.ripng.stats} : null,
 		anycast: router.anycast.map((a, i) => ({prefix: stack.groups[i] ? formatAddr(stack.groups[i].anycast) : '?', originated: a.healthy, ...a.stats})),
+		...(loopDelay ? {loopDelay: loopDelay()} : {}),
 		...(stack.client
 			? {
 					tables: {

@@ -3,7 +3,10 @@
 // process per node on a TUN, packets injected into alpha's TUN from its
 // namespace and the node's answers read back from it. Then Debian's
 // ipv6toolkit throws its crafted packets at the nodes, and every node must
-// still answer ping with its role process never restarted.
+// still answer ping with its role process never restarted, and no BFD session
+// may change state: the floods overrun the data sockets (the kernel drops
+// what a node cannot read in time), never the links' control channels
+// (docs/pipeline.md, "The control plane under load").
 import type {NodeCounters} from '../../src/node/counters.js';
 import {isRoot, rootTest} from '../io/netns.js';
 import {CASES, CONFORMANCE_TOPOLOGY} from './cases.js';
@@ -66,6 +69,8 @@ test('ipv6toolkit: frag6, icmp6 and tcp6 floods and crafted headers crash or sta
 		['tcp6 long chain', ['tcp6', '-i', 'tun0', '-s', A, '-d', ADDRESSES.beta, '-u', '8', '-u', '8', '-u', '8', '-u', '8', '-u', '8', '-u', '8', '-u', '8', '-u', '8', '-u', '8', '-u', '8', '-u', '8', '-u', '8', '-u', '8', '-u', '8', '-u', '8', '-u', '8', '-u', '8', '-u', '8', '-a', '80', '-X', 'S']],
 	];
 	const hostRx = async () => (await net!.status('alpha')).ports.find((p) => p.kind === 'host')!.counters.rxPackets;
+	const bfd = async () => Object.fromEntries(await Promise.all(NODES.map(async (n) => [n, (await net!.status(n)).bfdStateChanges] as const)));
+	const bfdBefore = await bfd();
 	const dropsBefore = await counters();
 	for (const [name, args] of runs) {
 		const rx = await hostRx();
@@ -79,6 +84,7 @@ test('ipv6toolkit: frag6, icmp6 and tcp6 floods and crafted headers crash or sta
 		const moved = Object.entries(dropsAfter[n].drops).filter(([k, v]) => v !== dropsBefore[n].drops[k as keyof NodeCounters['drops']]);
 		t.log(`${n} drops: ${moved.map(([k, v]) => `${k} +${v - dropsBefore[n].drops[k as keyof NodeCounters['drops']]}`).join(', ') || 'none'}`);
 	}
+	t.deepEqual(await bfd(), bfdBefore, 'no BFD session changed state during the floods');
 	for (const n of NODES) for (const m of NODES) if (n !== m && n !== 'rtr') t.true(pingOk(n, ADDRESSES[m]), `${n} pings ${m}`);
 	for (const n of NODES) t.deepEqual([net!.pid(n), net!.supervisorPid(n)], pids[n], `${n}: role process and supervisor unchanged`);
 });
