@@ -14,7 +14,7 @@ import {A} from '../helpers/net.js';
 import type {AttackKind} from '../../src/roles/attacker.js';
 import {capture, runAttack} from '../../src/cli/attack.js';
 import {runDemo} from '../../src/cli/demo.js';
-import {LinkType, pcapHeader, pcapRecord, readPcap} from '../../src/wire/index.js';
+import {LinkType, parsePacket, pcapHeader, pcapRecord, readPcap} from '../../src/wire/index.js';
 import {isRoot, repoRoot, rootTest} from '../io/netns.js';
 import {bringUp} from '../helpers/testnet.js';
 import type {TestNet} from '../helpers/testnet.js';
@@ -25,6 +25,15 @@ let net: TestNet | undefined;
 
 const status = (node: string): Promise<NodeStatus> => queryStatus(files.socket(net!.state, node), 2000);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `done` every 50 ms; fails with `what` after `ms`. */
+async function until(done: () => boolean, ms: number, what: string): Promise<void> {
+	const deadline = Date.now() + ms;
+	while (!done()) {
+		if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting until ${what}`);
+		await sleep(50);
+	}
+}
 
 function dig(node: string): string {
 	const r = net!.exec(node, 'dig', '+short', '+time=1', '+tries=1', `@${S}`, 'TXT', 'whoami.anyguard');
@@ -64,10 +73,25 @@ test('nearest server from inside: terminal-b is answered by server-b, for ping a
 
 test('capture: a ping of S taken at the client shows the stamped reply and option 0x1E in tshark, checksums good', async (t) => {
 	const file = join(net!.stateRoot, 'capture.pcap');
-	const capture = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'capture', 'client', 'internet', '-w', file, '--seconds', '4', '--topology', net!.file, '--state', net!.stateRoot], {stdio: 'ignore'});
-	await sleep(2000);
+	const capture = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'capture', 'client', 'internet', '-w', file, '--topology', net!.file, '--state', net!.stateRoot], {stdio: 'ignore'});
+	const exited = new Promise((r) => capture.once('exit', r));
+	// The node writes the pcap header when the capture subscribes: from then on every packet is recorded.
+	const records = () => (existsSync(file) && statSync(file).size >= 24 ? readPcap(readFileSync(file), {partial: true}).packets : undefined);
+	await until(() => records() !== undefined, 30_000, 'the capture started');
 	net!.exec('client', 'ping', '-6', '-n', '-c', '2', '-i', '0.2', S);
-	await new Promise((r) => capture.once('exit', r));
+	// The replies reached the host, so the node has recorded them; wait until they have crossed the control socket into the file.
+	const echoes = () =>
+		(records() ?? []).filter((p) => {
+			try {
+				const info = parsePacket(p.data);
+				return info.upperProto === 58 && (p.data[info.upperOff] === 128 || p.data[info.upperOff] === 129);
+			} catch {
+				return false;
+			}
+		}).length;
+	await until(() => echoes() >= 4, 10_000, 'the two requests and two replies are in the file');
+	capture.kill('SIGINT');
+	await exited;
 	const fields = spawnSync('tshark', ['-n', '-r', file, '-o', 'udp.check_checksum:TRUE', '-Y', 'icmpv6.type == 129', '-T', 'fields', '-e', 'ipv6.src', '-e', 'ipv6.opt.type', '-e', 'icmpv6.checksum.status'], {encoding: 'utf8'});
 	const rows = fields.stdout.trim().split('\n').filter(Boolean);
 	t.true(rows.length >= 2, `echo replies captured: ${fields.stdout}${fields.stderr}`);
