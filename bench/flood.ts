@@ -6,8 +6,19 @@
 // client role process's resident memory over the run (it must stay flat),
 // and its log's growth — next to the same run without the flood.
 //
-//   npm run bench flood                     60 s each (ANYGUARD_FLOOD_S), needs root
-import {spawn} from 'node:child_process';
+// Then the control plane under load (issue 11, docs/pipeline.md): the client
+// pings S every 50 ms while the attacker floods, and every node's BFD state
+// changes, role-process restarts and resident memory are read —
+//   flood.during.*           tcp6's SYN flood at S from spoofed sources of
+//                            2001:db8:2::/48 with frag6's fragment flood at
+//                            the client (the floods of issue 11);
+//   flood.during.heaviest.*  agio_bench pkt-blast of a SYN to S into the
+//                            attacker's TUN, as fast as the TUN takes it;
+// beside flood.during.quiet.*, the same pings with no flood.
+//
+//   npm run bench flood                     60 s each (ANYGUARD_FLOOD_S), needs root;
+//                                           the runs under load 10 s each (ANYGUARD_FLOOD_DURING_S)
+import {spawn, spawnSync} from 'node:child_process';
 import {existsSync, readFileSync, statSync} from 'node:fs';
 import {craft} from '../src/roles/attacker.js';
 import type {AttackKind} from '../src/roles/attacker.js';
@@ -19,6 +30,7 @@ import {fragments} from '../test/conformance/cases.js';
 import {INJECT, bringUpNs} from '../test/conformance/nsnet.js';
 import type {NsNet} from '../test/conformance/nsnet.js';
 import {withRatio} from './lib.js';
+import {TOOL} from './proc.js';
 import type {Bench, Result} from './lib.js';
 
 export const ECHO_ID = 0x4242;
@@ -113,6 +125,126 @@ export async function floodRun(net: NsNet, seconds: number, rate: number, flood:
 	};
 }
 
+export interface DuringFigures {
+	seconds: number;
+	pings: number;
+	loss: number;
+	rttAvgMs: number;
+	rttMaxMs: number;
+	/** Packets the attacker's node read from its TUN, per second: the flood as offered. */
+	offeredPps: number;
+	/** Of those, dropped by the internet router's access policer. */
+	policedPps: number;
+	/** BFD state changes, all nodes together. */
+	bfdChanges: number;
+	/** Role processes that were not the same process at the end. */
+	restarts: number;
+	/** Largest resident memory of any role process during the run, and the largest growth of one, MiB. */
+	rssMaxMiB: number;
+	rssGrowthMiB: number;
+	/** Most late any role process ran its timers, ms (event-loop delay). */
+	loopDelayMaxMs: number;
+}
+
+/** A SYN from the attacker's own address to S's DNS port, as pkt-blast's packet. */
+function synToS(): string {
+	// scapy: IPv6(src='2001:db8:2:e::66', dst=S) / TCP(sport=40000, dport=53, flags='S', seq=1), checksum included.
+	return '600000000014064020010db80002000e000000000000006620010db8000100ac00000000000000539c40003500000001000000005002200096840000';
+}
+
+/** One run of pings every 50 ms for `seconds`, with `floods` (commands in the attacker's namespace) running alongside. */
+export async function duringRun(net: NsNet, seconds: number, floods: string[][]): Promise<DuringFigures> {
+	const nodes = net.topology.nodes.map((n) => n.name);
+	const pids = () => Object.fromEntries(nodes.map((n) => [n, net.pid(n)]));
+	const statuses = async () => Object.fromEntries(await Promise.all(nodes.map(async (n) => [n, await net.status(n)] as const)));
+	const pidsBefore = pids();
+	const before = await statuses();
+	const rssStart = Object.fromEntries(nodes.map((n) => [n, rssKiB(pidsBefore[n]!)]));
+	const rssMax: Record<string, number> = {...rssStart};
+	const count = Math.floor(seconds * 20);
+	const ping = spawn('ip', ['netns', 'exec', net.ns('client'), 'ping', '-6', '-n', '-i', '0.05', '-c', String(count), '-W', '1', S], {stdio: ['ignore', 'pipe', 'ignore']});
+	let pingOut = '';
+	ping.stdout.on('data', (d: Buffer) => (pingOut += d.toString()));
+	const pinged = new Promise<void>((resolve) => ping.on('exit', () => resolve()));
+	const flooders = floods.map((cmd) => spawn('ip', ['netns', 'exec', net.ns('attacker'), 'timeout', '-s', 'INT', String(seconds), ...cmd], {stdio: 'ignore'}));
+	const flooded = Promise.all(flooders.map((f) => new Promise<void>((resolve) => f.on('exit', () => resolve()))));
+	const started = Date.now();
+	while (Date.now() - started < seconds * 1000) {
+		await sleep(500);
+		for (const n of nodes) {
+			try {
+				rssMax[n] = Math.max(rssMax[n]!, rssKiB(net.pid(n)));
+			} catch {
+				// restarted between the pid read and /proc: counted below
+			}
+		}
+	}
+	await Promise.all([pinged, flooded]);
+	const after = await statuses();
+	const pidsAfter = pids();
+	const loss = Number(/([\d.]+)% packet loss/.exec(pingOut)?.[1] ?? 100);
+	const rtt = /= [\d.]+\/([\d.]+)\/([\d.]+)\//.exec(pingOut);
+	const hostRx = (s: (typeof after)[string]) => s.ports.find((p) => p.kind === 'host')!.counters.rxPackets;
+	const policed = (s: (typeof after)[string]) => s.ports.find((p) => p.name === 'attacker')?.counters.policed ?? 0;
+	const mib = (kib: number) => Math.round(kib / 102.4) / 10;
+	return {
+		seconds,
+		pings: count,
+		loss,
+		rttAvgMs: rtt ? Number(rtt[1]) : NaN,
+		rttMaxMs: rtt ? Number(rtt[2]) : NaN,
+		offeredPps: Math.round((hostRx(after.attacker!) - hostRx(before.attacker!)) / seconds),
+		policedPps: Math.round((policed(after.internet!) - policed(before.internet!)) / seconds),
+		bfdChanges: nodes.reduce((n, name) => n + after[name]!.bfdStateChanges - before[name]!.bfdStateChanges, 0),
+		restarts: nodes.filter((n) => pidsAfter[n] !== pidsBefore[n]).length,
+		rssMaxMiB: mib(Math.max(...Object.values(rssMax))),
+		rssGrowthMiB: mib(Math.max(...nodes.map((n) => rssMax[n]! - rssStart[n]!))),
+		loopDelayMaxMs: Math.max(...nodes.map((n) => after[n]!.loopDelay?.maxMs ?? 0)),
+	};
+}
+
+function duringResults(prefix: string, what: string, d: DuringFigures, quiet: DuringFigures | undefined): Result[] {
+	const r = (name: string, value: number, unit: string, extra: Partial<Result> = {}): Result => ({name: `${prefix}.${name}`, value, unit, ...extra});
+	const out: Result[] = [
+		r('loss_pct', d.loss, '%', {goal: '<= 1', note: `${d.pings} pings of S every 50 ms during ${what}`}),
+		r('bfd_changes', d.bfdChanges, 'changes', {goal: '<= 0', note: 'BFD state changes, every node'}),
+		r('restarts', d.restarts, 'processes', {goal: '<= 0'}),
+		r('offered_pps', d.offeredPps, 'pps', {note: `read by the attacker's node from its TUN; ${d.policedPps} pps of it policed at the internet router`}),
+		r('rss_max_mib', d.rssMaxMiB, 'MiB', {note: 'largest role process'}),
+		r('rss_growth_mib', d.rssGrowthMiB, 'MiB', {goal: '<= 32', note: 'largest growth of one role process over the run'}),
+		r('loop_delay_max_ms', d.loopDelayMaxMs, 'ms', {note: 'most late a role process ran its timers'}),
+	];
+	if (quiet) {
+		const q = quietResults(quiet);
+		out.push(withRatio(r('rtt_avg_ms', d.rttAvgMs, 'ms'), q.rtt), withRatio(r('rtt_max_ms', d.rttMaxMs, 'ms'), q.max));
+	}
+	return out;
+}
+
+function quietResults(q: DuringFigures): {rtt: Result; max: Result} {
+	return {
+		rtt: {name: 'flood.during.quiet.rtt_avg_ms', value: q.rttAvgMs, unit: 'ms', note: `${q.pings} pings of S every 50 ms, no flood`},
+		max: {name: 'flood.during.quiet.rtt_max_ms', value: q.rttMaxMs, unit: 'ms'},
+	};
+}
+
+/** The runs under load, on a network that is up. */
+export async function duringSuite(net: NsNet, seconds: number): Promise<Result[]> {
+	const have = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
+	const quiet = await duringRun(net, seconds, []);
+	const out: Result[] = [{name: 'flood.during.quiet.loss_pct', value: quiet.loss, unit: '%'}, ...Object.values(quietResults(quiet))];
+	if (have('tcp6') && have('frag6')) {
+		const tcp6 = ['tcp6', '-i', 'tun0', '-s', '2001:db8:2::/48', '-d', S, '-a', '53', '-X', 'S', '-F', '100', '-l', '-z', '1'];
+		const frag6 = ['frag6', '-i', 'tun0', '-d', A_CLIENT, '-F', '100', '-l', '-z', '1'];
+		out.push(...duringResults('flood.during', "tcp6's SYN flood at S and frag6's fragment flood at the client", await duringRun(net, seconds, [tcp6, frag6]), quiet));
+	} else out.push({name: 'flood.during.skipped', value: 0, unit: '', note: 'tcp6 and frag6 (Debian ipv6toolkit) are not installed'});
+	const blast = [TOOL, 'pkt-blast', 'tun0', String(seconds), synToS()];
+	out.push(...duringResults('flood.during.heaviest', "the heaviest flood the attacker's TUN carries (agio_bench pkt-blast of a SYN to S)", await duringRun(net, seconds, [blast]), quiet));
+	return out;
+}
+
+const A_CLIENT = '2001:db8:2:c::10';
+
 export const run: Bench = async () => {
 	if (process.getuid?.() !== 0) return [{name: 'flood.skipped', value: 0, unit: '', note: 'needs root (namespaces)'}];
 	const seconds = Number(process.env.ANYGUARD_FLOOD_S ?? 60);
@@ -122,6 +254,7 @@ export const run: Bench = async () => {
 		await sleep(2000);
 		const quiet = await floodRun(net, seconds, rate, false);
 		const loud = await floodRun(net, seconds, rate, true);
+		const during = await duringSuite(net, Number(process.env.ANYGUARD_FLOOD_DURING_S ?? 10));
 		process.stderr.write(`bench: flood: quiet ${JSON.stringify(quiet)}\nbench: flood: flood ${JSON.stringify(loud)}\n`);
 		const r = (name: string, value: number, unit: string, note?: string): Result => ({name, value, unit, ...(note ? {note} : {})});
 		const qRtt = r('flood.quiet.rtt_avg_ms', quiet.rttAvgMs, 'ms', `${seconds} s of pings to S, no flood`);
@@ -144,6 +277,7 @@ export const run: Bench = async () => {
 			qLog,
 			r('flood.log_growth_bytes', loud.logGrowthBytes, 'B'),
 			r('flood.client_drops', Object.values(loud.clientDrops).reduce((a, b) => a + b, 0), 'packets', JSON.stringify(loud.clientDrops)),
+			...during,
 		];
 	} finally {
 		await net.down();
