@@ -21,9 +21,10 @@ const suites: Array<[string, () => Promise<{run: Bench}>]> = [
 	['forward', () => import('./forward.js')],
 	['e2e', () => import('./e2e.js')],
 	['flood', () => import('./flood.js')],
+	['bfd', () => import('./bfd.js')],
 ];
 /** Suites that run the project's processes: they run dist/, built first when stale. */
-const NETWORK = new Set(['forward', 'e2e', 'flood']);
+const NETWORK = new Set(['forward', 'e2e', 'flood', 'bfd']);
 
 function fmt(value: number): string {
 	if (value >= 1e6) return `${(value / 1e6).toFixed(2)} M`;

@@ -57,7 +57,7 @@ export function render(snap: Snapshot, o: StatusOptions = {}): string {
 			const kernel = p.io?.rxKernelDrops !== undefined ? `${p.io.rxKernelDrops}${p.controlIo ? `/${p.controlIo.rxKernelDrops ?? 0}` : ''}` : '';
 			const link = p.kind === 'link';
 			return [
-				name, p.name, p.kind, p.zone ?? '', String(p.mtu), bfd ? bfd.state : p.kind === 'host' ? '' : 'no session',
+				name, p.name, p.kind, p.zone ?? '', String(p.mtu), bfd ? `${bfd.state}${bfd.held ? ' (held: flapping)' : ''}` : p.kind === 'host' ? '' : 'no session',
 				String(p.counters.rxPackets), String(p.counters.txPackets), String(p.counters.txFailed),
 				link ? String(p.counters.rxControl) : '', link ? String(p.counters.txControl) : '', link ? String(p.counters.policed) : '', kernel,
 			];

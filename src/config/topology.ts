@@ -149,6 +149,21 @@ const topologySchema = z.strictObject({
 				.strictObject({
 					intervalMs: z.number().int().min(10).default(100),
 					multiplier: z.number().int().min(1).max(255).default(3),
+					/**
+					 * Flap dampening (RFC 2439 §4.2 applied to BFD, docs/routing.md): a
+					 * session that goes down from Up repeatedly is held down for routing
+					 * until its penalty decays. Off when absent; `{}` takes the defaults
+					 * (penalty 1000, suppress 3000, reuse 1500, half-life 120 s, at most 300 s).
+					 */
+					dampening: z
+						.strictObject({
+							penalty: z.number().min(1).optional(),
+							suppress: z.number().min(1).optional(),
+							reuse: z.number().min(1).optional(),
+							halfLifeMs: z.number().int().min(100).optional(),
+							maxHoldMs: z.number().int().min(100).optional(),
+						})
+						.optional(),
 				})
 				.default({intervalMs: 100, multiplier: 3}),
 		})

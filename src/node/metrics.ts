@@ -53,8 +53,14 @@ export function prometheus(s: NodeStatus): string {
 	}
 	metric('route_changes_total', 'Changes of selected routes.', 'counter', [['', s.routeChanges]]);
 	metric('bfd_state_changes_total', 'BFD session state changes.', 'counter', [['', s.bfdStateChanges]]);
+	metric('bfd_downs_total', 'BFD sessions that went from Up to Down.', 'counter', [['', s.bfdDowns]]);
 	metric('bfd_up', 'BFD sessions in state Up, by link.', 'gauge', s.bfd.map((b) => [`link="${esc(b.link)}"`, b.state === 'Up' ? 1 : 0]));
 	metric('routes', 'Routes in the table (candidates).', 'gauge', [['', s.routes.length]]);
+	if (s.dampening) {
+		metric('bfd_flaps_total', 'BFD sessions going down from Up, counted by flap dampening.', 'counter', [['', s.dampening.flaps]]);
+		metric('bfd_suppressions_total', 'Hold-downs begun by flap dampening.', 'counter', [['', s.dampening.suppressions]]);
+		metric('bfd_held', 'BFD sessions held down for routing by flap dampening, by link.', 'gauge', s.bfd.map((b) => [`link="${esc(b.link)}"`, b.held ? 1 : 0]));
+	}
 	if (s.tables) {
 		metric('flows', 'Open anycast flows at the client (S101).', 'gauge', [['', s.tables.flows]]);
 		metric('flow_evictions_total', 'Flows evicted because the table was full.', 'counter', [['', s.tables.flowEvictions]]);

@@ -125,6 +125,7 @@ export function buildStack(t: Topology, name: string, deps: StackDeps): Stack {
 		})),
 		ripng: Object.fromEntries(Object.entries(t.timers.ripng).filter(([, v]) => v !== undefined)),
 		bfd: {desiredMinTxMs: t.timers.bfd.intervalMs, requiredMinRxMs: t.timers.bfd.intervalMs, detectMult: t.timers.bfd.multiplier},
+		...(t.timers.bfd.dampening ? {dampening: Object.fromEntries(Object.entries(t.timers.bfd.dampening).filter(([, v]) => v !== undefined))} : {}),
 	};
 
 	// The router sends through the node, and the node forwards with the router's table.

@@ -34,8 +34,12 @@ export interface NodeStatus {
 	counters: NodeCounters;
 	ports: PortStatus[];
 	routes: RouteStatus[];
-	bfd: Array<{link: string; peer: string; state: string; remoteState: string; detectTimeMs: number}>;
+	bfd: Array<{link: string; peer: string; state: string; remoteState: string; detectTimeMs: number; held?: boolean; penalty?: number}>;
+	/** Flap dampening of BFD sessions, when configured: flaps counted and hold-downs begun. */
+	dampening?: {flaps: number; suppressions: number};
 	bfdStateChanges: number;
+	/** BFD sessions that went from Up to Down. */
+	bfdDowns: number;
 	routeChanges: number;
 	ripng: Record<string, number> | null;
 	anycast: Array<{prefix: string; originated: boolean} & Record<string, number | string | boolean>>;
@@ -81,8 +85,13 @@ export function nodeStatus(
 			return {name: p.name, kind: p.kind, mtu: p.mtu, ...(p.zone ? {zone: p.zone} : {}), counters: p.counters, ...(stats ? {io: stats} : {}), ...(control ? {controlIo: control} : {})};
 		}),
 		routes,
-		bfd: router.bfd.sessions().map((s) => ({link: s.link, peer: formatAddr(s.peer), state: s.state, remoteState: s.remoteState, detectTimeMs: s.detectTimeMs})),
+		bfd: router.bfd.sessions().map((s) => ({
+			link: s.link, peer: formatAddr(s.peer), state: s.state, remoteState: s.remoteState, detectTimeMs: s.detectTimeMs,
+			...(router.dampening ? {held: router.held(s.link, s.peer), penalty: Math.round(router.penalty(s.link, s.peer))} : {}),
+		})),
+		...(router.dampening ? {dampening: {flaps: router.dampening.flaps, suppressions: router.dampening.suppressions}} : {}),
 		bfdStateChanges: router.bfd.stateChanges,
+		bfdDowns: router.bfd.downs,
 		routeChanges: stack.routeChanges(),
 		ripng: router.ripng ? {...router.ripng.stats} : null,
 		anycast: router.anycast.map((a, i) => ({prefix: stack.groups[i] ? formatAddr(stack.groups[i].anycast) : '?', originated: a.healthy, ...a.stats})),

@@ -85,6 +85,8 @@ export class BfdAgent {
 	readonly drops: Record<BfdDropReason, number>;
 	/** State transitions, all sessions. */
 	stateChanges = 0;
+	/** Transitions from Up to Down: the neighbour declared dead (by its timer or its word). */
+	downs = 0;
 	private readonly clock: Clock;
 	private readonly send: SendFn;
 	private readonly random: () => number;
@@ -159,7 +161,12 @@ export class BfdAgent {
 		}));
 	}
 
-	/** Stops all timers; the agent sends nothing more. */
+	/** After stop(): sessions may be added again (a restarted process starts with none). */
+	resume(): void {
+		this.stopped = false;
+	}
+
+	/** Stops all timers and forgets every session; the agent sends nothing more until resume(). */
 	stop(): void {
 		this.stopped = true;
 		for (const s of this.byKey.values()) {
@@ -245,6 +252,7 @@ export class BfdAgent {
 		s.state = next;
 		s.diag = diag;
 		this.stateChanges++;
+		if (prev === BfdStateCode.Up && next === BfdStateCode.Down) this.downs++;
 		const oldTx = this.txIntervalUs(s);
 		if (next === BfdStateCode.Up) {
 			// §6.8.3: the fast rate is allowed only once Up. A change of DesiredMinTx while

@@ -9,7 +9,9 @@ import type {HealthCheck} from './anycast.js';
 import {BfdAgent} from './bfd.js';
 import type {BfdConfig, BfdEvent} from './bfd.js';
 import {BFD_PORT} from './bfd-wire.js';
-import {maskAddr, parseRoutePrefix, prefixContains} from './prefix.js';
+import {Dampening} from './dampening.js';
+import type {DampeningConfig} from './dampening.js';
+import {maskAddr, parseRoutePrefix, prefixContains, prefixKey} from './prefix.js';
 import {RipngSpeaker} from './ripng.js';
 import type {RipngTimers} from './ripng.js';
 import {RIPNG_PORT} from './ripng-wire.js';
@@ -60,6 +62,8 @@ export interface RouterConfig {
 	anycast?: AnycastConfig[];
 	ripng?: Partial<RipngTimers>;
 	bfd?: Partial<BfdConfig>;
+	/** Flap dampening of BFD sessions (src/route/dampening.ts); none when absent. */
+	dampening?: Partial<DampeningConfig>;
 }
 
 export const ROUTER_DROP_REASONS = ['unknown-link', 'port-closed'] as const;
@@ -87,8 +91,12 @@ export class Router {
 	readonly ripng: RipngSpeaker | null;
 	readonly bfd: BfdAgent;
 	readonly anycast: AnycastOriginator[];
+	/** Holds down, for routing, a BFD session that flaps repeatedly. */
+	readonly dampening: Dampening | null;
 	readonly drops: Record<RouterDropReason, number> = {'unknown-link': 0, 'port-closed': 0};
 	private readonly links = new Map<LinkId, LinkInfo>();
+	/** The sessions dampening knows, by key. */
+	private readonly peers = new Map<string, {link: LinkId; peer: Addr}>();
 	private running = false;
 
 	constructor(readonly config: RouterConfig, deps: {clock: Clock; send: SendFn; random?: () => number}) {
@@ -102,6 +110,7 @@ export class Router {
 			});
 		}
 		const random = deps.random ?? Math.random;
+		this.dampening = config.dampening ? new Dampening(deps.clock, config.dampening, (key) => this.onReuse(key)) : null;
 		const send: SendFn = (link, payload, dst, dstPort, srcPort) => {
 			if (this.running && this.links.get(link)?.up === true) deps.send(link, payload, dst, dstPort, srcPort);
 		};
@@ -111,7 +120,7 @@ export class Router {
 			clock: deps.clock, table: this.table, send, random,
 			links: ripLinks.map((l) => ({id: l.cfg.id, linkLocal: l.linkLocal, ...(l.cfg.cost === undefined ? {} : {cost: l.cfg.cost}), ...(l.cfg.mtu === undefined ? {} : {mtu: l.cfg.mtu})})),
 			...(config.ripng ? {timers: config.ripng} : {}),
-			neighbourUsable: (link, addr) => !this.links.get(link)!.bfd || this.bfd.state(link, addr) === 'Up',
+			neighbourUsable: (link, addr) => !this.links.get(link)!.bfd || (this.bfd.state(link, addr) === 'Up' && !this.held(link, addr)),
 			onNeighbour: (link, addr) => {
 				if (this.links.get(link)!.bfd) this.bfd.addSession(link, addr);
 			},
@@ -129,6 +138,7 @@ export class Router {
 	start(): void {
 		if (this.running) return;
 		this.running = true;
+		this.bfd.resume();
 		this.table.batch(() => {
 			for (const l of this.links.values()) this.addConnected(l);
 			for (const s of this.config.static ?? []) {
@@ -150,6 +160,8 @@ export class Router {
 		for (const a of this.anycast) a.stop();
 		this.ripng?.stop();
 		this.bfd.stop();
+		this.dampening?.stop();
+		this.peers.clear();
 		this.running = false;
 	}
 
@@ -230,9 +242,34 @@ export class Router {
 		}
 	}
 
-	private onBfd(ev: BfdEvent): void {
-		if (this.ripng === null) return;
-		if (ev.state === 'Up') this.ripng.neighbourUp(ev.link, ev.peer);
-		else if (ev.previous === 'Up') this.ripng.neighbourDown(ev.link, ev.peer);
+	/** Whether dampening holds the session to `peer` on `link` down for routing. */
+	held(link: LinkId, peer: Addr): boolean {
+		return this.dampening?.isSuppressed(dampKey(link, peer)) ?? false;
 	}
+
+	/** The dampening penalty of the session to `peer` on `link` now (0 without dampening). */
+	penalty(link: LinkId, peer: Addr): number {
+		return this.dampening?.penalty(dampKey(link, peer)) ?? 0;
+	}
+
+	private onBfd(ev: BfdEvent): void {
+		const key = dampKey(ev.link, ev.peer);
+		this.peers.set(key, {link: ev.link, peer: ev.peer});
+		if (ev.state === 'Up') {
+			// A held session comes back for routing when its penalty has decayed (onReuse), not now.
+			if (!this.held(ev.link, ev.peer)) this.ripng?.neighbourUp(ev.link, ev.peer);
+		} else if (ev.previous === 'Up') {
+			this.dampening?.flap(key);
+			this.ripng?.neighbourDown(ev.link, ev.peer);
+		}
+	}
+
+	private onReuse(key: string): void {
+		const p = this.peers.get(key);
+		if (p && this.running && this.bfd.state(p.link, p.peer) === 'Up') this.ripng?.neighbourUp(p.link, p.peer);
+	}
+}
+
+function dampKey(link: LinkId, peer: Addr): string {
+	return `${link}|${prefixKey(peer, 128)}`;
 }
