@@ -69,8 +69,8 @@ async function child(args: string[]): Promise<void> {
 		const ifname = names.linkIfname(peer);
 		return openUdpLink({
 			name: ifname,
-			local: {address: names.underlayAddress(link, 'r'), ifname, port: names.LINK_PORT},
-			peer: {address: names.underlayAddress(link, peer), port: names.LINK_PORT},
+			local: {address: names.underlayAddress(t, link, 'r'), ifname, port: names.LINK_PORT},
+			peer: {address: names.underlayAddress(t, link, peer), port: names.LINK_PORT},
 		});
 	};
 	const fromA = open('a');
@@ -192,7 +192,7 @@ export const run: Bench = async () => {
 	process.once('SIGINT', onSignal);
 	try {
 		kernel.kernelUp(t);
-		// The userspace network's underlay on the same veths: the link-local ends are there already; MTU inner + 48.
+		// The userspace network's underlay on the same veths: the underlay ends are there already; MTU inner + 48.
 		for (const l of t.links)
 			for (const [node, peer] of [
 				[l.a, l.b],
@@ -202,9 +202,9 @@ export const run: Bench = async () => {
 		const hex = await innerPacket();
 		const linkAR = names.findLink(t, 'a', 'r');
 		const linkRB = names.findLink(t, 'r', 'b');
-		const aEnd = `${names.underlayAddress(linkAR, 'a')}%${names.linkIfname('r')}`;
-		const rEndA = `${names.underlayAddress(linkAR, 'r')}%${names.linkIfname('r')}`;
-		const bEnd = `${names.underlayAddress(linkRB, 'b')}%${names.linkIfname('r')}`;
+		const aEnd = `${names.underlayAddress(t, linkAR, 'a')}%${names.linkIfname('r')}`;
+		const rEndA = `${names.underlayAddress(t, linkAR, 'r')}%${names.linkIfname('r')}`;
+		const bEnd = `${names.underlayAddress(t, linkRB, 'b')}%${names.linkIfname('r')}`;
 		const port = String(names.LINK_PORT);
 		const blastFor = String(WARM + SECONDS + 1);
 		const profileDir = process.env.ANYGUARD_BENCH_PROFILE;

@@ -22,9 +22,10 @@ const suites: Array<[string, () => Promise<{run: Bench}>]> = [
 	['e2e', () => import('./e2e.js')],
 	['flood', () => import('./flood.js')],
 	['bfd', () => import('./bfd.js')],
+	['chaos', () => import('./chaos.js')],
 ];
 /** Suites that run the project's processes: they run dist/, built first when stale. */
-const NETWORK = new Set(['forward', 'e2e', 'flood', 'bfd']);
+const NETWORK = new Set(['forward', 'e2e', 'flood', 'bfd', 'chaos']);
 
 function fmt(value: number): string {
 	if (value >= 1e6) return `${(value / 1e6).toFixed(2)} M`;

@@ -98,7 +98,7 @@ export async function runAttack(t: Topology, kind: AttackKind, o: AttackOptions 
 		const clientLink = t.links.find((l) => l.a === client.name || l.b === client.name)!;
 		const clientPeer = clientLink.a === client.name ? clientLink.b : clientLink.a;
 		// What arrives at the client from its neighbour (pcap's "inbound" does not hold on a veth here).
-		const eavesdrop = spec.needsGenuine ? await capture(clientNs, linkIfname(clientPeer), `udp and src host ${underlayAddress(clientLink, clientPeer)}`, dir, 'eavesdrop') : undefined;
+		const eavesdrop = spec.needsGenuine ? await capture(clientNs, linkIfname(clientPeer), `udp and src host ${underlayAddress(t, clientLink, clientPeer)}`, dir, 'eavesdrop') : undefined;
 		// The victim's flow: a kernel ping with a known identifier, slow enough to interleave the forgeries.
 		log(`victim: ping -6 -e ${echoId} -c ${count} ${S} in ${clientNs}`);
 		const victim = spawn('ip', ['netns', 'exec', clientNs, 'ping', '-6', '-n', '-e', String(echoId), '-c', String(count), '-i', '0.3', '-W', '1', S], {stdio: ['ignore', 'pipe', 'pipe']});

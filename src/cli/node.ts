@@ -129,8 +129,8 @@ export async function runNode(options: NodeProcessOptions): Promise<void> {
 		const open = (port: number, extra: {batch?: number; socketBuffer?: number}, what: string) => {
 			const udp = openUdpLink({
 				name: what,
-				local: {address: underlayAddress(link, options.node), ifname, port},
-				peer: {address: underlayAddress(link, end.peer), port},
+				local: {address: underlayAddress(t, link, options.node), ifname, port},
+				peer: {address: underlayAddress(t, link, end.peer), port},
 				...extra,
 			});
 			udp.onError(fail(`link ${what}`));

@@ -215,6 +215,15 @@ export function keyPath(t: Topology, path: string): string {
 	return isAbsolute(path) ? path : resolve(t.dir, path);
 }
 
+/** Addresses the lab uses for itself (src/netns/names.ts UNDERLAY_PREFIX, src/netns/kernel.ts). */
+const RESERVED = '2001:db8:ff00::/40';
+
+function prefixesOverlap(a: Uint8Array, aLen: number, b: Uint8Array, bLen: number): boolean {
+	const bits = Math.min(aLen, bLen);
+	for (let i = 0; i < bits; i++) if (((a[i >> 3]! >> (7 - (i & 7))) & 1) !== ((b[i >> 3]! >> (7 - (i & 7))) & 1)) return false;
+	return true;
+}
+
 function crossCheck(t: Topology): void {
 	const fail = (field: string, reason: string): never => {
 		throw new TopologyError(t.file, field, reason);
@@ -243,6 +252,22 @@ function crossCheck(t: Topology): void {
 		const key = [l.a, l.b].sort().join('|');
 		if (seen.has(key)) fail(`links[${i}]`, `a second link between ${l.a} and ${l.b}`);
 		seen.add(key);
+	});
+	// The lab's own addresses: the underlay of every link (2001:db8:ffff::/48) and the kernel baseline's links.
+	const reserved = parsePrefix(RESERVED);
+	const clash = (text: string) => {
+		const {addr, len} = text.includes('/') ? parsePrefix(text) : {addr: parseAddr(text), len: 128};
+		return prefixesOverlap(addr, len, reserved.addr, reserved.len);
+	};
+	const noClash = (field: string, text: string | undefined) => {
+		if (text !== undefined && clash(text)) fail(field, `${text} overlaps ${RESERVED}, which the lab keeps for its link underlay`);
+	};
+	t.groups.forEach((g, i) => noClash(`groups[${i}].anycast`, g.anycast));
+	t.nodes.forEach((n, i) => {
+		noClash(`nodes[${i}].address`, n.address);
+		noClash(`nodes[${i}].host.address`, n.host?.address);
+		(n.host?.prefixes ?? []).forEach((p, j) => noClash(`nodes[${i}].host.prefixes[${j}]`, p));
+		(n.inside ?? []).forEach((p, j) => noClash(`nodes[${i}].inside[${j}]`, p));
 	});
 	const neighbours = (n: string) => t.links.filter((l) => l.a === n || l.b === n).map((l) => (l.a === n ? l.b : l.a));
 	const addresses = new Map<string, string>();

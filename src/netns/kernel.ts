@@ -67,11 +67,10 @@ function shortestPaths(t: Topology, from: string): Map<string, {dist: number; fi
 /** What the kernel baseline of `t` configures: addresses and routes, computed from the topology alone. */
 export function kernelPlan(t: Topology): KernelPlan {
 	const addresses = new Map<string, Array<[string, string]>>(t.nodes.map((n) => [n.name, []]));
-	// Each veth end also has the link-local address `anyguard up` gives it: neighbour discovery needs a
-	// link-local source when the packet's own source is not on the device (RFC 4861 §7.2.2).
+	// Each veth end also has the underlay address `anyguard up` gives it.
 	t.links.forEach((l, i) => {
-		addresses.get(l.a)!.push([linkIfname(l.b), `${kernelLinkAddress(i, 'a')}/64`], [linkIfname(l.b), `${underlayAddress(l, l.a)}/64`]);
-		addresses.get(l.b)!.push([linkIfname(l.a), `${kernelLinkAddress(i, 'b')}/64`], [linkIfname(l.a), `${underlayAddress(l, l.b)}/64`]);
+		addresses.get(l.a)!.push([linkIfname(l.b), `${kernelLinkAddress(i, 'a')}/64`], [linkIfname(l.b), `${underlayAddress(t, l, l.a)}/64`]);
+		addresses.get(l.b)!.push([linkIfname(l.a), `${kernelLinkAddress(i, 'b')}/64`], [linkIfname(l.a), `${underlayAddress(t, l, l.b)}/64`]);
 	});
 	// Destinations and who holds them: node addresses, host prefixes, and each anycast address on its servers.
 	const owned: Array<{prefix: string; owners: string[]}> = [];

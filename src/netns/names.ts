@@ -24,9 +24,20 @@ export function linkIfname(peer: string): string {
 	return `to-${peer}`;
 }
 
-/** Underlay link-local address of each end: fe80::1 on the topology's `a` side, fe80::2 on `b`. */
-export function underlayAddress(link: TopologyLink, node: string): string {
-	return link.a === node ? 'fe80::1' : 'fe80::2';
+/** The underlay's addresses: a /64 per link (the link's index + 1), never inside the topology (config/topology.ts refuses it). */
+export const UNDERLAY_PREFIX = '2001:db8:ffff::/48';
+
+/**
+ * Underlay address of each end of link `link` of `t`: 2001:db8:ffff:<index + 1>::1
+ * on the topology's `a` side, ::2 on `b`, on a /64. Global scope, not
+ * link-local: Linux removes a device's link-local addresses whenever it goes
+ * down (keep_addr_on_down spares only global ones), and a link set down and
+ * up must come back bound as it was.
+ */
+export function underlayAddress(t: Topology, link: TopologyLink, node: string): string {
+	const i = t.links.indexOf(link);
+	if (i < 0) throw new Error(`link ${link.a}–${link.b} is not one of ${t.file}'s`);
+	return `2001:db8:ffff:${(i + 1).toString(16)}::${link.a === node ? 1 : 2}`;
 }
 
 export function findLink(t: Topology, node: string, peer: string): TopologyLink {

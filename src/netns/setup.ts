@@ -137,6 +137,10 @@ export async function up(topologyFile: string, options: UpOptions = {}): Promise
 			const ns = namespace(t, n.name);
 			run(progress, ['ip', 'netns', 'add', ns]);
 			run(progress, ['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+			// A link set down and up again must come back as it was: by default Linux flushes a device's
+			// IPv6 addresses when it goes down, and the underlay address the link's sockets are bound to
+			// would never return. Devices moved into the namespace later take the namespace's default.
+			run(progress, ['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.default.keep_addr_on_down=1']);
 		}
 		progress.step(`links: ${t.links.length} veth pairs, underlay MTU inner + ${UNDERLAY_OVERHEAD}`);
 		for (const l of t.links) {
@@ -149,7 +153,7 @@ export async function up(topologyFile: string, options: UpOptions = {}): Promise
 				const dev = linkIfname(peer);
 				// addrgenmode none: no automatic link-local, so no DAD and no router solicitations; the underlay address is ours.
 				run(progress, ['ip', '-n', ns, 'link', 'set', 'dev', dev, 'addrgenmode', 'none', 'mtu', String(l.mtu + UNDERLAY_OVERHEAD)]);
-				run(progress, ['ip', '-n', ns, 'addr', 'add', `${underlayAddress(l, node)}/64`, 'dev', dev, 'nodad']);
+				run(progress, ['ip', '-n', ns, 'addr', 'add', `${underlayAddress(t, l, node)}/64`, 'dev', dev, 'nodad']);
 				run(progress, ['ip', '-n', ns, 'link', 'set', 'dev', dev, 'up']);
 			}
 		}

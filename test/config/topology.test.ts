@@ -37,6 +37,9 @@ const cases: Array<[string, (j: ReturnType<typeof base>) => void, RegExp]> = [
 	['hmac without a key', (j) => delete j.groups[0]!.key, /groups\[0\]\.key: algorithm hmac-sha256 needs a key file/],
 	['duplicate address', (j) => (j.nodes[8]!.host = {address: '2001:db8:1:a::30'}), /nodes\[8\]\.host\.address: address 2001:db8:1:a::30 is also server-a\.host\.address/],
 	['boundary outside not a neighbour', (j) => (j.nodes[3]!.outside = ['client']), /nodes\[3\]\.outside\[0\]: client is not a neighbour of boundary/],
+	['an address in the lab underlay', (j) => (j.nodes[1]!.address = '2001:db8:ffff:1::9'), /nodes\[1\]\.address: 2001:db8:ffff:1::9 overlaps 2001:db8:ff00::\/40/],
+	['a host prefix covering the underlay', (j) => (j.nodes[0]!.host = {address: '2001:db8:2:c::10', prefixes: ['2001:db8::/32']}), /nodes\[0\]\.host\.prefixes\[0\]: 2001:db8::\/32 overlaps/],
+	['a police rate without a burst', (j) => (j.links[0]!.police = {perSecond: 10}), /links\[0\]\.police\.burst/],
 ];
 
 for (const [name, mutate, message] of cases) {

@@ -263,7 +263,7 @@ test('route exchange and BFD packets captured on a link decode in tshark without
 	t.regex(fields, /bfd/, 'BFD decoded');
 	const bad = spawnSync('tshark', ['-n', '-r', out, '-Y', '_ws.malformed || _ws.expert.severity >= 0x600000'], {encoding: 'utf8'}).stdout.trim();
 	t.is(bad, '', 'no malformed packets or warnings');
-	t.truthy(underlayAddress(link, 'boundary'));
+	t.truthy(underlayAddress(net!.topology, link, 'boundary'));
 });
 
 test('logs stay bounded: a 60 s flood of forged responses grows no log by 5 MB; the client keeps answering', async (t) => {
