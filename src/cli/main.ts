@@ -40,6 +40,7 @@ tools:
   probe <address> [--interval MS] [--count N]   DNS "TXT whoami.anyguard" every MS ms; a JSON line per query
   keygen <hmac-sha256|ed25519> <file>   write a new group key (ed25519: also <file>.pub)
   decode <file.pcap | file.hex | hex>   print each IPv6 packet, one line each
+  wireshark install [--dir DIR]         copy the identifier's dissector into Wireshark's plugin folder
   help                                  this text
 
 The default topology is ${DEFAULT_TOPOLOGY}.
@@ -124,6 +125,14 @@ async function main(argv: string[]): Promise<number> {
 			return decode(rest);
 		case 'keygen':
 			return keygen(rest);
+		case 'wireshark': {
+			const {positionals, values} = args(rest, {dir: {type: 'string'}}, [1, 1]);
+			if (positionals[0] !== 'install') throw new UsageError(`wireshark: the only subcommand is install, got ${positionals[0]}`);
+			const {installDissector} = await import('./wireshark.js');
+			const to = installDissector(values.dir as string | undefined);
+			console.log(`installed ${to}: Wireshark and tshark decode option 0x1E as anyguard.* from their next start (tshark -Y anyguard -T fields -e anyguard.anycast)`);
+			return 0;
+		}
 		case 'up': {
 			const {positionals, values} = args(rest, {...stateOption, verbose: {type: 'boolean'}, 'no-host-link': {type: 'boolean'}, 'restart-delay': {type: 'string'}, 'host-route-metric': {type: 'string'}}, [0, 1]);
 			const number = (name: string, v: unknown) => {

@@ -1,6 +1,9 @@
 // Every command the help text lists is one the CLI dispatches, and a bad
 // option to any of them is a clear usage error, not a stack trace.
 import {spawnSync} from 'node:child_process';
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
 import test from 'ava';
 
 const main = new URL('../../src/cli/main.ts', import.meta.url).pathname;
@@ -25,4 +28,19 @@ test('attack --list names every kind with where it is dropped', (t) => {
 	t.is(r.status, 0, r.stderr);
 	t.regex(r.stdout, /^replay\s+from attacker\s+dropped by client\s+\(id-replayed\)/m);
 	t.regex(r.stdout, /^spoof-server\s+from attacker\s+dropped by boundary\s+\(ingress-spoofed\)/m);
+});
+
+test('wireshark install copies the dissector into the folder given, and a wrong subcommand is a usage error', (t) => {
+	const dir = mkdtempSync(join(tmpdir(), 'anyguard-plugins-'));
+	try {
+		const r = anyguard('wireshark', 'install', '--dir', join(dir, 'plugins'));
+		t.is(r.status, 0, r.stderr);
+		t.regex(r.stdout, /installed .*plugins\/anyguard\.lua/);
+		t.is(readFileSync(join(dir, 'plugins', 'anyguard.lua'), 'utf8'), readFileSync(new URL('../../contrib/wireshark/anyguard.lua', import.meta.url), 'utf8'));
+		const bad = anyguard('wireshark', 'uninstall');
+		t.is(bad.status, 2);
+		t.regex(bad.stderr, /the only subcommand is install/);
+	} finally {
+		rmSync(dir, {recursive: true, force: true});
+	}
 });
