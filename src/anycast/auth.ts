@@ -4,7 +4,6 @@
 import {createHmac, sign as edSign, verify as edVerify} from 'node:crypto';
 import {setU32} from '../wire/bytes.js';
 import {IPV6} from '../wire/ipv6.js';
-import {finalDestinationOffset} from '../wire/packet.js';
 import type {PacketInfo} from '../wire/packet.js';
 import type {KeyMaterial} from './keys.js';
 import {Alg, ID, ID_FIXED_LEN, TAG_LEN} from './option.js';
@@ -36,7 +35,9 @@ export function writeInput(info: PacketInfo, dataOff: number, out: Uint8Array, w
 	p += ID_FIXED_LEN;
 	copy(buf, info.off + IPV6.src, out, p, 16);
 	p += 16;
-	copy(buf, finalDestinationOffset(info), out, p, 16);
+	// The address the packet is delivered to, never one a Routing header names (identifier.ts refuses
+	// stamps in packets with a Routing header, so for a stamped packet the two are the same).
+	copy(buf, info.off + IPV6.dst, out, p, 16);
 	p += 16;
 	out[p++] = info.upperProto;
 	setU32(out, p, info.upperLen);
