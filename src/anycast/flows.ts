@@ -1,7 +1,11 @@
 // The client's record of requests it sent to anycast destinations (patent
 // S101), so that a response arriving from another address can be matched to
-// the anycast address it answers (S103–S104). Bounded, with idle expiry;
-// evictions are counted.
+// the anycast address it answers (S103–S104), and to a request the host
+// really sent: an echo reply to a sequence number the host asked, a UDP
+// answer to a datagram it sent. Bounded, with idle expiry; evictions are
+// counted. Echo, UDP and TCP flows live in tables of their own, so traffic an
+// outsider provokes in one protocol cannot push the others out; within a
+// table a flow that owes nothing goes before one that still expects answers.
 import {u16} from '../wire/bytes.js';
 import {Icmp6} from '../wire/icmpv6.js';
 import {IPV6, IPV6_HEADER_LEN, Proto} from '../wire/ipv6.js';
@@ -10,10 +14,28 @@ import type {PacketInfo} from '../wire/packet.js';
 export interface Flow {
 	/** The anycast address the request went to. */
 	anycast: Uint8Array;
+	proto: number;
 	/** Last time (ms) a request or accepted response used the flow. */
 	lastUsed: number;
 	requests: number;
 	responses: number;
+	/** The smallest hop limit the host sent a request of this flow with: below 64 it is tracing the path. */
+	minHopLimit: number;
+	/** Echo: sequence numbers sent and not answered yet, with how many times each was sent. */
+	pending: Map<number, number> | null;
+	/** UDP: answers still owed (one per datagram sent, at most MAX_CREDITS). */
+	credits: number;
+}
+
+/** Echo sequence numbers remembered per flow: a ping keeps far fewer than this in flight. */
+export const MAX_PENDING = 256;
+/** UDP answers owed per flow at most: a burst of requests beyond this is answered up to this many. */
+export const MAX_CREDITS = 256;
+
+/** A response's place in its flow: the echo sequence number it answers, if echo. */
+export interface Match {
+	flow: Flow;
+	seq: number;
 }
 
 /**
@@ -27,104 +49,226 @@ function key(proto: number, local: Uint8Array, localOff: number, a: number, b: n
 }
 
 /**
- * The client-side identifiers [local, remote] of the upper layer at `off`:
- * for a request the host sent (`out`), or a response it receives (`in`).
- * Null when the packet has none (not echo, UDP or TCP).
+ * The client-side identifiers [local, remote, seq] of the upper layer at
+ * `off`: for a request the host sent (`out`), or a response it receives
+ * (`in`). Null when the packet has none (not echo, UDP or TCP).
  */
-function flowIds(buf: Uint8Array, proto: number, off: number, len: number, direction: 'out' | 'in'): [number, number] | null {
+function flowIds(buf: Uint8Array, proto: number, off: number, len: number, direction: 'out' | 'in'): [number, number, number] | null {
 	if (proto === Proto.Udp || proto === Proto.Tcp) {
 		if (len < 4) return null;
 		const src = u16(buf, off);
 		const dst = u16(buf, off + 2);
-		return direction === 'out' ? [src, dst] : [dst, src];
+		return direction === 'out' ? [src, dst, 0] : [dst, src, 0];
 	}
 	if (proto === Proto.Icmpv6) {
 		if (len < 8 || buf[off] !== (direction === 'out' ? Icmp6.EchoRequest : Icmp6.EchoReply)) return null;
-		return [u16(buf, off + 4), 0];
+		return [u16(buf, off + 4), 0, u16(buf, off + 6)];
 	}
 	return null;
 }
 
-export class FlowTable {
-	private readonly flows = new Map<string, Flow>();
+/** TCP flags byte of the segment at `off`, or -1 when the header is cut short. */
+function tcpFlags(buf: Uint8Array, off: number, len: number): number {
+	return len >= 14 ? buf[off + 13]! : -1;
+}
+const TCP_RST = 0x04;
+
+class Table {
+	readonly flows = new Map<string, Flow>();
 	evictions = 0;
+	/** Evicted while still expecting answers (the table was full of such flows). */
+	evictedOwing = 0;
+
+	constructor(readonly capacity: number) {}
+
+	/** Makes room: the least recently used flow that owes nothing, among the oldest few; else the least recently used. */
+	evict(): void {
+		let scanned = 0;
+		let victim: string | undefined;
+		for (const [k, flow] of this.flows) {
+			if (!owing(flow)) {
+				victim = k;
+				break;
+			}
+			if (++scanned === 64) break;
+		}
+		if (victim === undefined) {
+			victim = this.flows.keys().next().value as string;
+			this.evictedOwing++;
+		}
+		this.flows.delete(victim);
+		this.evictions++;
+	}
+}
+
+function owing(flow: Flow): boolean {
+	if (flow.proto === Proto.Icmpv6) return flow.pending!.size > 0;
+	if (flow.proto === Proto.Udp) return flow.credits > 0;
+	return true; // a TCP connection expects segments for as long as it lives
+}
+
+export class FlowTable {
+	private readonly tables: Record<number, Table>;
 	expired = 0;
 
 	constructor(
 		readonly idleMs = 30_000,
 		readonly capacity = 16384,
-	) {}
-
-	get size(): number {
-		return this.flows.size;
+		/** Echo flows: at most one per identifier and host address; pings are few. */
+		readonly echoCapacity = 4096,
+	) {
+		this.tables = {[Proto.Icmpv6]: new Table(echoCapacity), [Proto.Udp]: new Table(capacity), [Proto.Tcp]: new Table(capacity)};
 	}
 
-	/** Records a request the host sent to `anycast` (the packet's destination). Returns false when the packet has no flow identity. */
+	get size(): number {
+		return this.tables[Proto.Icmpv6]!.flows.size + this.tables[Proto.Udp]!.flows.size + this.tables[Proto.Tcp]!.flows.size;
+	}
+
+	get evictions(): number {
+		return this.tables[Proto.Icmpv6]!.evictions + this.tables[Proto.Udp]!.evictions + this.tables[Proto.Tcp]!.evictions;
+	}
+
+	/** Evictions of flows that still expected answers: only a host opening more flows than the table holds causes them. */
+	get evictedOwing(): number {
+		return this.tables[Proto.Icmpv6]!.evictedOwing + this.tables[Proto.Udp]!.evictedOwing + this.tables[Proto.Tcp]!.evictedOwing;
+	}
+
+	/**
+	 * Records a request the host sent to `anycast` (the packet's destination).
+	 * A first fragment counts (it holds the upper-layer header, RFC 7112); later
+	 * fragments do not. A TCP reset opens nothing: it is the host refusing a
+	 * segment, not asking. Returns false when the packet opened or used no flow.
+	 */
 	track(info: PacketInfo, now: number): boolean {
-		const ids = flowIds(info.buf, info.upperProto, info.upperOff, info.upperLen, 'out');
-		if (!ids || info.isFragment) return false;
-		const k = key(info.upperProto, info.buf, info.off + IPV6.src, ids[0], ids[1]);
-		let flow = this.flows.get(k);
+		if (info.isFragment && info.fragmentOffset !== 0) return false;
+		const proto = info.upperProto;
+		const ids = flowIds(info.buf, proto, info.upperOff, info.upperLen, 'out');
+		if (!ids) return false;
+		const table = this.tables[proto]!;
+		const k = key(proto, info.buf, info.off + IPV6.src, ids[0], ids[1]);
+		let flow = table.flows.get(k);
+		if (proto === Proto.Tcp && (tcpFlags(info.buf, info.upperOff, info.upperLen) & TCP_RST) !== 0) {
+			if (flow) flow.lastUsed = now;
+			return flow !== undefined;
+		}
 		if (flow) {
-			this.flows.delete(k); // re-insert: Map order is least recently used first
+			table.flows.delete(k); // re-insert: Map order is least recently used first
 		} else {
-			if (this.flows.size >= this.capacity) this.evictOldest();
+			if (table.flows.size >= table.capacity) table.evict();
 			const dst = info.off + IPV6.dst;
-			flow = {anycast: info.buf.slice(dst, dst + 16), lastUsed: now, requests: 0, responses: 0};
+			flow = {anycast: info.buf.slice(dst, dst + 16), proto, lastUsed: now, requests: 0, responses: 0, minHopLimit: 255, pending: proto === Proto.Icmpv6 ? new Map() : null, credits: 0};
 		}
 		flow.lastUsed = now;
 		flow.requests++;
-		this.flows.set(k, flow);
+		flow.minHopLimit = Math.min(flow.minHopLimit, info.buf[info.off + IPV6.hopLimit]!);
+		if (flow.pending) {
+			flow.pending.set(ids[2], (flow.pending.get(ids[2]) ?? 0) + 1);
+			if (flow.pending.size > MAX_PENDING) flow.pending.delete(flow.pending.keys().next().value as number);
+		} else if (proto === Proto.Udp) {
+			flow.credits = Math.min(MAX_CREDITS, flow.credits + 1);
+		}
+		table.flows.set(k, flow);
 		return true;
 	}
 
 	/** The flow a response in `info` answers, or undefined. */
-	matchResponse(info: PacketInfo, now: number): Flow | undefined {
-		const ids = flowIds(info.buf, info.upperProto, info.upperOff, info.upperLen, 'in');
-		if (!ids || info.isFragment) return undefined;
-		return this.live(key(info.upperProto, info.buf, info.off + IPV6.dst, ids[0], ids[1]), now);
+	matchResponse(info: PacketInfo, now: number): Match | undefined {
+		if (info.isFragment) return undefined;
+		const proto = info.upperProto;
+		const ids = flowIds(info.buf, proto, info.upperOff, info.upperLen, 'in');
+		if (!ids) return undefined;
+		const flow = this.live(proto, key(proto, info.buf, info.off + IPV6.dst, ids[0], ids[1]), now);
+		return flow ? {flow, seq: ids[2]} : undefined;
 	}
 
 	/**
-	 * The flow an ICMPv6 error's quoted packet belongs to (RFC 5927 §4: check the
-	 * quoted headers against open connections), or undefined. The quoted packet
-	 * must be one of ours: from `local`, to the flow's anycast address.
+	 * The flow an ICMPv6 error's quoted packet belongs to (RFC 5927 §4: check
+	 * the quoted headers against open connections), or undefined. The quoted
+	 * packet must be one of ours: from the flow's host address, to its anycast
+	 * address. Extension headers in the quote are walked as the kernel walks
+	 * them; a quote cut short inside them matches nothing.
 	 */
-	matchQuoted(quoted: Uint8Array, now: number): Flow | undefined {
-		if (quoted.length < IPV6_HEADER_LEN + 8 || quoted[0]! >>> 4 !== 6) return undefined;
-		// Only the common case, no extension headers in the quote, is matched.
-		const proto = quoted[IPV6.nextHeader]!;
-		const ids = flowIds(quoted, proto, IPV6_HEADER_LEN, quoted.length - IPV6_HEADER_LEN, 'out');
+	matchQuoted(quoted: Uint8Array, now: number): Match | undefined {
+		const upper = quotedUpper(quoted);
+		if (!upper) return undefined;
+		const [proto, off] = upper;
+		const ids = flowIds(quoted, proto, off, quoted.length - off, 'out');
 		if (!ids) return undefined;
-		const flow = this.live(key(proto, quoted, IPV6.src, ids[0], ids[1]), now);
+		const flow = this.live(proto, key(proto, quoted, IPV6.src, ids[0], ids[1]), now);
 		if (!flow) return undefined;
 		for (let i = 0; i < 16; i++) if (quoted[IPV6.dst + i] !== flow.anycast[i]) return undefined;
-		return flow;
+		return {flow, seq: ids[2]};
 	}
 
-	private live(k: string, now: number): Flow | undefined {
-		const flow = this.flows.get(k);
+	/** Whether the flow still expects this answer: an echo sequence number sent and not answered, a UDP datagram not answered. TCP: always. */
+	solicited(m: Match): boolean {
+		const flow = m.flow;
+		if (flow.pending) return flow.pending.has(m.seq);
+		if (flow.proto === Proto.Udp) return flow.credits > 0;
+		return true;
+	}
+
+	/** An answer was accepted: it uses up what it answered. */
+	answered(m: Match, now: number): void {
+		const flow = m.flow;
+		flow.responses++;
+		flow.lastUsed = now;
+		if (flow.pending) {
+			const n = flow.pending.get(m.seq) ?? 0;
+			if (n <= 1) flow.pending.delete(m.seq);
+			else flow.pending.set(m.seq, n - 1);
+		} else if (flow.proto === Proto.Udp && flow.credits > 0) {
+			flow.credits--;
+		}
+	}
+
+	private live(proto: number, k: string, now: number): Flow | undefined {
+		const table = this.tables[proto];
+		const flow = table?.flows.get(k);
 		if (!flow) return undefined;
 		if (now - flow.lastUsed > this.idleMs) {
-			this.flows.delete(k);
+			table!.flows.delete(k);
 			this.expired++;
 			return undefined;
 		}
 		return flow;
 	}
 
-	private evictOldest(): void {
-		const oldest = this.flows.keys().next().value as string;
-		this.flows.delete(oldest);
-		this.evictions++;
-	}
-
 	/** Removes idle flows; call from a timer. */
 	sweep(now: number): void {
-		for (const [k, flow] of this.flows) {
-			if (now - flow.lastUsed <= this.idleMs) break;
-			this.flows.delete(k);
-			this.expired++;
+		for (const table of Object.values(this.tables)) {
+			for (const [k, flow] of table.flows) {
+				if (now - flow.lastUsed <= this.idleMs) break;
+				table.flows.delete(k);
+				this.expired++;
+			}
 		}
 	}
+}
+
+/**
+ * The upper-layer protocol and its offset in a quoted packet, after the
+ * extension headers the quote carries (RFC 8200 §4: Hop-by-Hop, Destination
+ * Options, Routing, and a first Fragment), or null when the quote is not an
+ * IPv6 packet, is a later fragment, or ends inside its header chain.
+ */
+export function quotedUpper(quoted: Uint8Array): [number, number] | null {
+	if (quoted.length < IPV6_HEADER_LEN + 8 || quoted[0]! >>> 4 !== 6) return null;
+	let nh = quoted[IPV6.nextHeader]!;
+	let pos = IPV6_HEADER_LEN;
+	for (let i = 0; i < 16; i++) {
+		if (nh === Proto.HopByHop || nh === Proto.DestOpts || nh === Proto.Routing) {
+			if (pos + 2 > quoted.length) return null;
+			const next = quoted[pos]!;
+			pos += (quoted[pos + 1]! + 1) * 8;
+			nh = next;
+		} else if (nh === Proto.Fragment) {
+			if (pos + 8 > quoted.length || (u16(quoted, pos + 2) & 0xfff8) !== 0) return null;
+			nh = quoted[pos]!;
+			pos += 8;
+		} else {
+			return pos + 8 <= quoted.length ? [nh, pos] : null;
+		}
+	}
+	return null;
 }

@@ -168,9 +168,12 @@ export function buildStack(t: Topology, name: string, deps: StackDeps): Stack {
 		},
 		start() {
 			router.start();
-			// Reassembly timeouts (RFC 8200 §4.5) are checked once a second.
+			// Reassembly timeouts (RFC 8200 §4.5) and idle flows are checked once a second.
 			deps.clock.clear(tick);
-			tick = deps.clock.setInterval(() => node.tick(), 1000);
+			tick = deps.clock.setInterval(() => {
+				node.tick();
+				stack.client?.flows.sweep(deps.clock.now());
+			}, 1000);
 			// The host's address and prefixes are this node's to announce: delivered to the host port.
 			if (spec.host) {
 				const prefixes = spec.host.prefixes ?? [`${spec.host.address}/128`];

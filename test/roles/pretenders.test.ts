@@ -1,0 +1,293 @@
+// Pretenders built outside the attack table (issue 12), in memory on the
+// default topology: each one is put on the wire by the attacker's (or
+// terminal-a's) own device, so the first node of ours that parses it is a
+// neighbour. None may reach the client's host; each is dropped at a named
+// node with a named reason. Genuine traffic beside them still passes.
+import test from 'ava';
+import type {ExecutionContext} from 'ava';
+import {stamp} from '../../src/anycast/identifier.js';
+import type {DropReason} from '../../src/node/drop.js';
+import type {MemNet} from '../../src/node/memnet.js';
+import {formatAddr, parseAddr} from '../../src/util/addr.js';
+import {Icmp6, Unreach, buildPacket, decodePacket, parsePacket, quoteInvoking, setU16} from '../../src/wire/index.js';
+import type {ExtRepr, PacketRepr} from '../../src/wire/index.js';
+import {rewriteDestination} from '../../src/wire/rewrite.js';
+import {A, converged, echo, udp} from '../helpers/net.js';
+
+const ID = 0x4343;
+const MARK = new TextEncoder().encode('anyguard-forged');
+const ip = (src: Uint8Array, dst: Uint8Array, hopLimit = 64) => ({trafficClass: 0, flowLabel: 0, hopLimit, src, dst});
+
+function reply(src: Uint8Array, seq: number, ext: ExtRepr[] = [], id = ID): Uint8Array {
+	return buildPacket({ip: ip(src, A.client), ext, upper: {proto: 58, icmp: {kind: 'echo', type: Icmp6.EchoReply, code: 0, identifier: id, sequence: seq, data: MARK}}});
+}
+
+function drops(net: MemNet, node: string, reason: DropReason): number {
+	return net.stacks.get(node)!.node.counters.drops[reason];
+}
+
+/** Everything the client's host got that carries the forged mark. */
+function forgedAtClient(net: MemNet): Uint8Array[] {
+	return net.host('client').received.filter((p) => Buffer.from(p).includes(Buffer.from(MARK)));
+}
+
+/** Echo replies for `id` at the client's host, as "source seq". */
+function replies(net: MemNet, id = ID): string[] {
+	return net
+		.host('client')
+		.received.map((p) => decodePacket(p))
+		.filter((p) => 'icmp' in p.upper && p.upper.icmp.kind === 'echo' && p.upper.icmp.identifier === id)
+		.map((p) => `${formatAddr(p.ip.src)} ${'icmp' in p.upper && p.upper.icmp.kind === 'echo' ? p.upper.icmp.sequence : ''}`);
+}
+
+/** The client pings S with sequence numbers 1..n; each is answered. */
+function ping(net: MemNet, n = 1, id = ID, from = 1): void {
+	for (let seq = from; seq < from + n; seq++) {
+		net.host('client').send(echo('request', A.client, A.S, id, seq));
+		net.run(20);
+	}
+}
+
+/** `from` puts `bytes` on its wire; the drop must land at `at` for `reason`, and nothing forged reaches the client's host. */
+function expectStopped(t: ExecutionContext, net: MemNet, from: string, bytes: Uint8Array, at: string, reason: DropReason, what: string): void {
+	const before = drops(net, at, reason);
+	net.wire(from, bytes);
+	net.run(50);
+	t.is(drops(net, at, reason), before + 1, `${what}: ${reason} at ${at}`);
+	t.deepEqual(forgedAtClient(net).map((p) => decodePacket(p).ip.src).map(formatAddr), [], `${what}: nothing forged at the client's host`);
+}
+
+// Item 1: nested Fragment headers, and the other wrappers around a forged echo reply.
+
+const atomic = (id: number): ExtRepr => ({kind: 'fragment', offset: 0, more: false, identification: id, reserved: 0, res: 0});
+const hbh: ExtRepr = {kind: 'hop-by-hop', options: [{type: 1, data: new Uint8Array(4)}]};
+const dopts: ExtRepr = {kind: 'dest-opts', options: [{type: 1, data: new Uint8Array(4)}]};
+const rh0: ExtRepr = {kind: 'routing', routingType: 0, segmentsLeft: 0, data: new Uint8Array(4 + 16)};
+const rh4: ExtRepr = {kind: 'routing', routingType: 4, segmentsLeft: 0, data: new Uint8Array(4 + 16)};
+
+for (const [name, src] of [
+	['S', A.S],
+	["server-a's address", A.serverA],
+	["the attacker's own address", A.attacker],
+] as const) {
+	test(`item 1: an echo reply from ${name} in two atomic Fragment headers is refused by the first node that parses it`, (t) => {
+		const net = converged();
+		ping(net);
+		expectStopped(t, net, 'attacker', reply(src, 1, [atomic(1), atomic(2)]), 'internet', 'malformed-repeated-header', 'two Fragment headers');
+		expectStopped(t, net, 'attacker', reply(src, 1, [atomic(3), dopts, atomic(4)]), 'internet', 'malformed-repeated-header', 'Fragment, Destination Options, Fragment');
+		expectStopped(t, net, 'attacker', reply(src, 1, [hbh, atomic(5), atomic(6)]), 'internet', 'malformed-repeated-header', 'Hop-by-Hop then two Fragment headers');
+		expectStopped(t, net, 'attacker', reply(src, 1, [rh0, dopts, rh4]), 'internet', 'malformed-repeated-header', 'two Routing headers');
+		t.deepEqual(replies(net), ['2001:db8:1:ac::53 1']);
+	});
+}
+
+test('item 1: one wrapper of any kind and order is judged like a bare reply: dropped at the client', (t) => {
+	const net = converged();
+	ping(net);
+	const wrappers: Array<[string, ExtRepr[]]> = [
+		['an atomic fragment', [atomic(11)]],
+		['Hop-by-Hop, atomic fragment', [hbh, atomic(12)]],
+		['Destination Options before the Fragment header', [dopts, atomic(13)]],
+		['Destination Options after the Fragment header', [atomic(14), dopts]],
+		['a Routing header type 0, segments left 0', [rh0]],
+		['Routing type 4 then an atomic fragment', [rh4, atomic(15)]],
+		['two Destination Options headers', [dopts, dopts]],
+	];
+	for (const [what, ext] of wrappers) {
+		expectStopped(t, net, 'attacker', reply(A.serverA, 1, ext), 'client', 'id-missing', `server-a's address, ${what}`);
+		expectStopped(t, net, 'attacker', reply(A.S, 1, ext), 'client', 'src-is-anycast', `S, ${what}`);
+	}
+	t.deepEqual(replies(net), ['2001:db8:1:ac::53 1']);
+});
+
+test('item 1: a reply cut into two real fragments, from server-a without an identifier, is reassembled and dropped at the client', (t) => {
+	const net = converged();
+	ping(net);
+	const whole = buildPacket({ip: ip(A.serverA, A.client), ext: [], upper: {proto: 58, icmp: {kind: 'echo', type: Icmp6.EchoReply, code: 0, identifier: ID, sequence: 1, data: new Uint8Array(64).fill(0x61).map((b, i) => (i < MARK.length ? MARK[i]! : b))}}});
+	// By hand: [IPv6][Frag offset 0, M][first 24 bytes of ICMPv6] and [IPv6][Frag offset 24][the rest].
+	const upper = whole.subarray(40);
+	const piece = (offset: number, bytes: Uint8Array, more: boolean) =>
+		buildPacket({ip: ip(A.serverA, A.client), ext: [{kind: 'fragment', offset: offset / 8, more, identification: 99, reserved: 0, res: 0}], upper: {proto: 58, raw: bytes}});
+	const fix = (p: Uint8Array) => {
+		p[40] = 58; // the Fragment header's Next Header: ICMPv6
+		return p;
+	};
+	const before = drops(net, 'client', 'id-missing');
+	net.wire('attacker', fix(piece(0, upper.subarray(0, 24), true)));
+	net.wire('attacker', fix(piece(24, upper.subarray(24), false)));
+	net.run(50);
+	t.is(drops(net, 'client', 'id-missing'), before + 1);
+	t.deepEqual(forgedAtClient(net), []);
+});
+
+// Item 2: S is never a source on the wire, flow or no flow.
+
+test('item 2: packets from S that match no flow are dropped at the client (src-is-anycast)', (t) => {
+	const net = converged();
+	ping(net);
+	expectStopped(t, net, 'attacker', reply(A.S, 1, [], ID + 1), 'client', 'src-is-anycast', 'an echo reply for another identifier');
+	expectStopped(t, net, 'attacker', udp(A.S, A.client, 53, 40999, 'anyguard-forged'), 'client', 'src-is-anycast', 'a DNS answer to a port that asked nothing');
+	const syn = buildPacket({ip: ip(A.S, A.client), ext: [], upper: {proto: 6, raw: tcpSegment(A.S, A.client, 80, 41000, 1000, 0, 0x02, MARK)}});
+	expectStopped(t, net, 'attacker', syn, 'client', 'src-is-anycast', 'a TCP SYN');
+	expectStopped(t, net, 'attacker', buildPacket({ip: ip(A.S2, A.client), ext: [], upper: {proto: 58, icmp: {kind: 'echo', type: Icmp6.EchoRequest, code: 0, identifier: 1, sequence: 1, data: MARK}}}), 'client', 'src-is-anycast', "an echo request from the other group's S");
+	t.deepEqual(replies(net), ['2001:db8:1:ac::53 1']);
+});
+
+/** A TCP segment with a correct checksum: src, dst, ports, seq, ack, flags, payload. */
+function tcpSegment(src: Uint8Array, dst: Uint8Array, sport: number, dport: number, seq: number, ack: number, flags: number, payload: Uint8Array): Uint8Array {
+	const seg = new Uint8Array(20 + payload.length);
+	setU16(seg, 0, sport);
+	setU16(seg, 2, dport);
+	new DataView(seg.buffer).setUint32(4, seq);
+	new DataView(seg.buffer).setUint32(8, ack);
+	seg[12] = 5 << 4;
+	seg[13] = flags;
+	setU16(seg, 14, 65535);
+	seg.set(payload, 20);
+	let sum = 0;
+	const add = (b: Uint8Array) => {
+		for (let i = 0; i < b.length; i += 2) sum += (b[i]! << 8) | (b[i + 1] ?? 0);
+	};
+	add(src);
+	add(dst);
+	sum += seg.length + 6;
+	add(seg);
+	while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+	setU16(seg, 16, ~sum & 0xffff);
+	return seg;
+}
+
+// Item 3: ICMPv6 errors about a flow to S.
+
+function error(src: Uint8Array, type: number, code: number, invoking: Uint8Array, param = 0): Uint8Array {
+	return buildPacket({ip: ip(src, A.client), ext: [], upper: {proto: 58, icmp: {kind: 'error', type: type as 1, code, param, invoking: quoteInvoking(invoking)}}});
+}
+
+test('item 3: forged errors quoting the client\'s echo request, from anyone, are dropped at the client', (t) => {
+	const net = converged();
+	ping(net);
+	const request = echo('request', A.client, A.S, ID, 1);
+	const cases: Array<[string, Uint8Array, DropReason]> = [
+		['Destination Unreachable code 3 from the attacker', error(A.attacker, Icmp6.DestUnreachable, Unreach.Address, request), 'id-missing'],
+		['Destination Unreachable code 1 from server-a', error(A.serverA, Icmp6.DestUnreachable, Unreach.AdminProhibited, request), 'id-missing'],
+		['Destination Unreachable code 0 from a router address', error(parseAddr('2001:db8:2::1'), Icmp6.DestUnreachable, Unreach.NoRoute, request), 'id-missing'],
+		['Destination Unreachable code 5 from the attacker', error(A.attacker, Icmp6.DestUnreachable, 5, request), 'id-missing'],
+		['Destination Unreachable code 6 from the attacker', error(A.attacker, Icmp6.DestUnreachable, 6, request), 'id-missing'],
+		['Destination Unreachable code 7 (unassigned) from the attacker', error(A.attacker, Icmp6.DestUnreachable, 7, request), 'id-missing'],
+		['Parameter Problem code 1 from the attacker', error(A.attacker, Icmp6.ParamProblem, 1, request, 40), 'id-missing'],
+		['Time Exceeded code 1 (reassembly, a destination error) from the attacker', error(A.attacker, Icmp6.TimeExceeded, 1, request), 'id-missing'],
+		['Time Exceeded code 0 about a request sent with hop limit 64', error(A.attacker, Icmp6.TimeExceeded, 0, request), 'icmp-implausible'],
+		['Packet Too Big 1280 about a 64-byte request', error(A.attacker, Icmp6.PacketTooBig, 0, request, 1280), 'icmp-implausible'],
+		['Destination Unreachable code 0 with source S', error(A.S, Icmp6.DestUnreachable, Unreach.NoRoute, request), 'src-is-anycast'],
+	];
+	for (const [what, bytes, reason] of cases) expectStopped(t, net, 'attacker', bytes, 'client', reason, what);
+	t.false(net.host('client').received.some((p) => 'icmp' in decodePacket(p).upper && decodePacket(p).upper.proto === 58 && (decodePacket(p).upper as {icmp: {type: number}}).icmp.type < 128));
+});
+
+test('item 3: an error of an unassigned type quoting the flow needs an identifier too', (t) => {
+	const net = converged();
+	ping(net);
+	// Type 100: unassigned, still an error (< 128); Linux hands it to the socket as EPROTO.
+	const body = new Uint8Array(4 + 40 + 16);
+	body.set(quoteInvoking(echo('request', A.client, A.S, ID, 1)).subarray(0, 56), 4);
+	const bytes = buildPacket({ip: ip(A.attacker, A.client), ext: [], upper: {proto: 58, icmp: {kind: 'other', type: 100, code: 0, body}}});
+	expectStopped(t, net, 'attacker', bytes, 'client', 'id-missing', 'type 100');
+});
+
+test('item 3: forged errors quoting the client\'s DNS query are dropped; the query is still answered', (t) => {
+	const net = converged();
+	const query = udp(A.client, A.S, 40000, 53, 'TXT?');
+	for (const [what, bytes, reason] of [
+		['admin prohibited', error(A.attacker, Icmp6.DestUnreachable, Unreach.AdminProhibited, query), 'id-missing'],
+		['no route', error(A.attacker, Icmp6.DestUnreachable, Unreach.NoRoute, query), 'id-missing'],
+		['Packet Too Big 1280 about a small query', error(A.attacker, Icmp6.PacketTooBig, 0, query, 1280), 'icmp-implausible'],
+		['Packet Too Big 1000 (below the IPv6 minimum)', error(A.attacker, Icmp6.PacketTooBig, 0, query, 1000), 'icmp-implausible'],
+	] as const) {
+		net.host('client').send(query);
+		expectStopped(t, net, 'attacker', bytes, 'client', reason, what);
+	}
+	const answers = net.host('client').received.map((p) => decodePacket(p)).filter((p) => 'udp' in p.upper);
+	t.true(answers.length >= 4 && answers.every((p) => formatAddr(p.ip.src) === '2001:db8:1:ac::53'));
+});
+
+test('item 3: a Time Exceeded for a request the host sent with a small hop limit (traceroute) passes', (t) => {
+	const net = converged();
+	net.host('client').send(echo('request', A.client, A.S, 9, 1, [], 2));
+	net.run(50);
+	const errors = net.host('client').received.map((p) => decodePacket(p)).filter((p) => 'icmp' in p.upper && p.upper.icmp.type === Icmp6.TimeExceeded);
+	t.is(errors.length, 1);
+	t.is(net.stacks.get('client')!.node.counters.rejected, 0);
+});
+
+// Item 7: reflection.
+
+test('item 7: echo requests spoofed from the client make the real server answer; the client takes one reply per request it sent', (t) => {
+	const net = converged();
+	ping(net, 3);
+	const verifiedBefore = net.stacks.get('client')!.node.counters.verified;
+	const replayBefore = net.stacks.get('client')!.client!.replay.size;
+	const before = drops(net, 'client', 'id-unsolicited');
+	// Seq 1–3 (answered already) and 4–6 (not sent yet), from the client's address, with its identifier.
+	for (let seq = 1; seq <= 6; seq++) net.wire('attacker', echo('request', A.client, A.S, ID, seq));
+	net.run(50);
+	t.is(drops(net, 'client', 'id-unsolicited'), before + 6, 'six genuine, unsolicited replies dropped');
+	t.is(net.stacks.get('client')!.node.counters.verified, verifiedBefore, 'none verified');
+	t.is(net.stacks.get('client')!.client!.replay.size, replayBefore, 'the replay cache did not grow');
+	ping(net, 3, ID, 4);
+	t.deepEqual(replies(net), [1, 2, 3, 4, 5, 6].map((s) => `2001:db8:1:ac::53 ${s}`), 'one reply per request, no duplicates');
+});
+
+test('item 7: spoofed DNS queries from the client\'s port: one answer per query the client sent', (t) => {
+	const net = converged();
+	const query = udp(A.client, A.S, 40010, 53, 'TXT?');
+	net.host('client').send(query);
+	net.run(50);
+	const before = drops(net, 'client', 'id-unsolicited');
+	for (let i = 0; i < 5; i++) net.wire('attacker', query);
+	net.run(50);
+	t.is(drops(net, 'client', 'id-unsolicited'), before + 5);
+	t.is(net.host('client').received.filter((p) => 'udp' in decodePacket(p).upper).length, 1);
+});
+
+// Item 8: the Routing header does not move a stamp to another destination.
+
+test('item 8: a stamp for one destination, moved to the client behind a Routing header naming the first, is refused', (t) => {
+	const net = converged();
+	ping(net);
+	// The attacker asks S itself and keeps its genuine stamped answer.
+	net.host('attacker').send(echo('request', A.attacker, A.S, ID, 2));
+	net.run(50);
+	const own = net.host('attacker').received.find((p) => parsePacket(p).extCount > 0)!;
+	t.truthy(own);
+	const info = parsePacket(own.slice());
+	// [IPv6 to the client][Routing type 2, segments left 1, the attacker's address][the stamped Destination Options][ICMPv6]
+	const repr: PacketRepr = decodePacket(own);
+	const moved = buildPacket({...repr, ip: {...repr.ip, dst: A.client}, ext: [{kind: 'routing', routingType: 2, segmentsLeft: 1, data: Uint8Array.of(0, 0, 0, 0, ...A.attacker)}, ...repr.ext]});
+	void info;
+	expectStoppedGenuine(t, net, moved, 'id-misplaced');
+	// Moved without a Routing header, the tag does not fit the new destination.
+	const plain = own.slice();
+	rewriteDestination(parsePacket(plain), A.client);
+	expectStoppedGenuine(t, net, plain, 'id-bad-tag');
+});
+
+function expectStoppedGenuine(t: ExecutionContext, net: MemNet, bytes: Uint8Array, reason: DropReason): void {
+	const before = drops(net, 'client', reason);
+	const count = net.host('client').received.length;
+	net.wire('attacker', bytes);
+	net.run(50);
+	t.is(drops(net, 'client', reason), before + 1, reason);
+	t.is(net.host('client').received.length, count, 'nothing reached the host');
+}
+
+// Item 5: insiders cannot forge.
+
+test('item 5: a valid stamp from an address not in the provisioned list is refused by the client', (t) => {
+	const net = converged();
+	net.host('client').send(echo('request', A.client, A.S2, ID, 1));
+	net.run(50);
+	// The attacker stole the Ed25519 group's private key; it signs with its own address as the source.
+	const stolen = net.stacks.get('attacker')!.groups.find((g) => g.anycast.every((b, i) => b === A.S2[i]))!;
+	const forged = stamp(parsePacket(reply(A.attacker, 1)), stolen, net.wallStart + net.clock.now())!;
+	expectStopped(t, net, 'attacker', forged, 'client', 'id-not-provisioned', 'a stolen key, an unprovisioned source');
+});
