@@ -4,7 +4,8 @@ import {readFileSync, writeFileSync, existsSync, rmSync} from 'node:fs';
 import {fileURLToPath} from 'node:url';
 import {parseArgs} from 'node:util';
 import type {ParseArgsConfig} from 'node:util';
-import {KeyError, generateKeyText} from '../anycast/keys.js';
+import {KeyError, clientKeyText, generateKeyText, loadHmacKey} from '../anycast/keys.js';
+import {formatAddr, parseAddr} from '../util/addr.js';
 import {TopologyError, loadTopology} from '../config/topology.js';
 import {IoError} from '../io/types.js';
 import {files, stateDir} from '../netns/names.js';
@@ -39,6 +40,8 @@ processes (started by up):
 tools:
   probe <address> [--interval MS] [--count N]   DNS "TXT whoami.anyguard" every MS ms; a JSON line per query
   keygen <hmac-sha256|ed25519> <file>   write a new group key (ed25519: also <file>.pub)
+  keygen client <group key> <address> <file>
+                                        write the HMAC key a client verifies with: derived for the address's /64
   decode <file.pcap | file.hex | hex>   print each IPv6 packet, one line each
   help                                  this text
 
@@ -105,6 +108,21 @@ function decode(argv: string[]): number {
 }
 
 function keygen(argv: string[]): number {
+	if (argv[0] === 'client') {
+		// A client's HMAC key: derived from the group key for the /64 of the client's address.
+		const {positionals} = args(argv.slice(1), {}, [3, 3]);
+		const [groupFile, address, file] = positionals as [string, string, string];
+		let addr: Uint8Array;
+		try {
+			addr = parseAddr(address);
+		} catch {
+			throw new UsageError(`${address} is not an IPv6 address`);
+		}
+		const prefix = formatAddr(Uint8Array.from([...addr.subarray(0, 8), 0, 0, 0, 0, 0, 0, 0, 0]));
+		writeFileSync(file, clientKeyText(loadHmacKey(groupFile), addr, `${prefix}/64, derived from ${groupFile}`), {mode: 0o600});
+		console.log(`wrote ${file}: the client key for ${prefix}/64`);
+		return 0;
+	}
 	const {positionals} = args(argv, {}, [2, 2]);
 	const [alg, file] = positionals as [string, string];
 	if (alg !== 'hmac-sha256' && alg !== 'ed25519') throw new UsageError(`unknown algorithm ${alg}: hmac-sha256 or ed25519`);

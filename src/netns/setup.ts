@@ -8,7 +8,7 @@ import {join, resolve} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {queryStatus} from '../node/control.js';
 import type {NodeStatus} from '../node/status.js';
-import {KeyError} from '../anycast/keys.js';
+import {KeyError, deriveClientKey, loadHmacKey} from '../anycast/keys.js';
 import {TopologyError, keyPath, loadTopology} from '../config/topology.js';
 import {buildStack} from '../node/stack.js';
 import {SimClock} from '../util/clock.js';
@@ -209,10 +209,36 @@ export function checkKeys(t: Topology): void {
 			if (!(error instanceof KeyError)) throw error;
 			const at = t.groups.findIndex((g) => (g.key && keyPath(t, g.key) === error.file) || (g.publicKey && keyPath(t, g.publicKey) === error.file));
 			const g = t.groups[at];
-			const field = !g ? 'groups' : g.key && keyPath(t, g.key) === error.file ? `groups[${at}].key` : `groups[${at}].publicKey`;
+			const own = Object.entries(n.keys ?? {}).find(([, f]) => keyPath(t, f) === error.file)?.[0];
+			const field = own
+				? `nodes[${t.nodes.indexOf(n)}].keys.${own}`
+				: !g
+					? 'groups'
+					: g.key && keyPath(t, g.key) === error.file
+						? `groups[${at}].key`
+						: `groups[${at}].publicKey`;
 			throw new TopologyError(t.file, field, `${error.message} (node ${n.name} needs it)`);
 		}
 	}
+	checkClientKeys(t);
+}
+
+/**
+ * Each client key must be the one derived from its group key for the node's
+ * /64: a wrong one would fail every answer, and a group key in its place
+ * would let the client forge (docs/protocol.md §3). `up` reads every key as
+ * root, so it can tell; a role process reads only its own.
+ */
+export function checkClientKeys(t: Topology): void {
+	t.nodes.forEach((n, i) => {
+		for (const [gname, file] of Object.entries(n.keys ?? {})) {
+			const g = t.groups.find((x) => x.name === gname)!;
+			if (!g.key || !n.host) continue;
+			const expected = deriveClientKey(loadHmacKey(keyPath(t, g.key)), parseAddr(n.host.address));
+			if (!loadHmacKey(keyPath(t, file)).equals(expected))
+				throw new TopologyError(t.file, `nodes[${i}].keys.${gname}`, `${file} is not the client key of group ${gname} for ${n.host.address}'s /64 (make it with: anyguard keygen client ${g.key} ${n.host.address} ${file})`);
+		}
+	});
 }
 
 /** The /48s of the topology's addresses: what the host routes to the client. */

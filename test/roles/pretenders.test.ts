@@ -291,3 +291,12 @@ test('item 5: a valid stamp from an address not in the provisioned list is refus
 	const forged = stamp(parsePacket(reply(A.attacker, 1)), stolen, net.wallStart + net.clock.now())!;
 	expectStopped(t, net, 'attacker', forged, 'client', 'id-not-provisioned', 'a stolen key, an unprovisioned source');
 });
+test('item 5: terminal-a stamps a reply claiming server-a with every key it holds; the boundary drops it', (t) => {
+	const net = converged();
+	ping(net);
+	const group = net.stacks.get('terminal-a')!.groups.find((g) => g.anycast.every((b, i) => b === A.S[i]))!;
+	const forged = stamp(parsePacket(reply(A.serverA, 1)), group, net.wallStart + net.clock.now());
+	t.truthy(forged, 'terminal-a can compute some tag');
+	expectStopped(t, net, 'terminal-a', forged!, 'boundary', 'id-bad-tag', 'insider stamp');
+});
+
