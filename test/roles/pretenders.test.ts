@@ -12,6 +12,9 @@ import {formatAddr, parseAddr} from '../../src/util/addr.js';
 import {Icmp6, Unreach, buildPacket, decodePacket, parsePacket, quoteInvoking, setU16} from '../../src/wire/index.js';
 import type {ExtRepr, PacketRepr} from '../../src/wire/index.js';
 import {rewriteDestination} from '../../src/wire/rewrite.js';
+import {BFD_MAX_SESSIONS_PER_LINK} from '../../src/route/bfd.js';
+import {RIPNG_GROUP, RIPNG_PORT, RIPNG_REQUEST, RIPNG_RESPONSE, encodeRipng} from '../../src/route/ripng-wire.js';
+import type {RipngCommand} from '../../src/route/ripng-wire.js';
 import {A, converged, echo, udp} from '../helpers/net.js';
 
 const ID = 0x4343;
@@ -300,3 +303,36 @@ test('item 5: terminal-a stamps a reply claiming server-a with every key it hold
 	expectStopped(t, net, 'terminal-a', forged!, 'boundary', 'id-bad-tag', 'insider stamp');
 });
 
+
+// Item 4: a neighbour table an outsider can grow.
+
+function ripng(src: Uint8Array, dst: Uint8Array, command: RipngCommand, rtes: Array<{prefix: Uint8Array; len: number; metric: number}>, hopLimit = 64): Uint8Array {
+	return buildPacket({ip: ip(src, dst, hopLimit), ext: [], upper: {proto: 17, udp: {srcPort: RIPNG_PORT, dstPort: RIPNG_PORT, payload: encodeRipng(command, rtes)}}});
+}
+
+test('item 4: RIPng from 2,000 made-up link-local sources leaves the neighbouring router a bounded number of BFD sessions; the real ones stay Up', (t) => {
+	const net = converged();
+	const internet = net.stacks.get('internet')!;
+	const real = internet.router.bfd.sessions().map((s) => `${s.link} ${formatAddr(s.peer)} ${s.state}`).sort();
+	t.true(real.every((s) => s.endsWith('Up')) && real.length === 3, real.join(', '));
+	const changes = internet.router.bfd.stateChanges;
+	const wholeTable = [{prefix: new Uint8Array(16), len: 0, metric: 16}];
+	for (let i = 0; i < 2000; i++) {
+		const src = parseAddr(`fe80::${(0x1000 + i).toString(16)}:${(i * 7919 % 0xffff).toString(16)}`);
+		// Requests to its global address (the issue's flood), and Responses to the RIPng group with hop limit 255.
+		net.wire('attacker', ripng(src, parseAddr('2001:db8:2::1'), RIPNG_REQUEST, wholeTable));
+		net.wire('attacker', ripng(src, RIPNG_GROUP, RIPNG_RESPONSE, [{prefix: parseAddr(`2001:db8:77:${i.toString(16)}::`), len: 64, metric: 1}], 255));
+		if (i % 100 === 0) net.run(10);
+	}
+	net.run(3000);
+	const sessions = internet.router.bfd.sessions();
+	t.true(sessions.length <= 3 + BFD_MAX_SESSIONS_PER_LINK, `${sessions.length} sessions`);
+	t.true(internet.router.bfd.refused + internet.router.bfd.evicted >= 2000 - BFD_MAX_SESSIONS_PER_LINK, `refused ${internet.router.bfd.refused}, evicted ${internet.router.bfd.evicted}`);
+	t.deepEqual(sessions.filter((s) => s.link !== 'attacker').map((s) => `${s.link} ${formatAddr(s.peer)} ${s.state}`).sort(), real.filter((s) => !s.startsWith('attacker')), 'the sessions to client and boundary are the same, Up');
+	t.is(internet.router.bfd.sessions().find((s) => s.link === 'attacker' && formatAddr(s.peer) === 'fe80::3')?.state, 'Up', "the attacker node's own session too");
+	t.is(internet.router.bfd.stateChanges, changes, 'no real session changed state');
+	t.false(internet.router.table.dump().some((l) => l.includes('2001:db8:77:')), 'no route from a made-up neighbour');
+	// The network still answers.
+	ping(net);
+	t.deepEqual(replies(net), ['2001:db8:1:ac::53 1']);
+});
