@@ -58,10 +58,12 @@ export function render(snap: Snapshot, o: StatusOptions = {}): string {
 		}),
 	);
 	out.push('', 'LINKS', table(['node', 'port', 'kind', 'zone', 'mtu', 'bfd', 'rx', 'tx', 'tx failed'], links));
-	const tables = snap.flatMap(({name, status}) =>
-		status?.tables ? [[name, String(status.tables.flows), String(status.tables.flowEvictions), String(status.tables.flowsExpired), String(status.tables.replay), String(status.tables.replayEvictions)]] : [],
-	);
-	if (tables.length > 0) out.push('', 'CLIENT TABLES (bounded; evictions counted)', table(['node', 'flows', 'evicted', 'expired', 'replay cache', 'evicted'], tables));
+	// One column per kind of bounded table: entries/capacity, then what gave way (-n) and what was turned away (!n).
+	const kinds = [...new Set(snap.flatMap(({status}) => (status?.bounds ?? []).map((b) => b.table)))];
+	const cell = (b: {size: number; capacity: number; evicted: number; refused: number} | undefined) =>
+		b ? `${b.size}/${b.capacity}${b.evicted ? ` -${b.evicted}` : ''}${b.refused ? ` !${b.refused}` : ''}` : '';
+	const boundRows = snap.flatMap(({name, status}) => (status?.bounds ? [[name, ...kinds.map((k) => cell(status.bounds.find((b) => b.table === k)))]] : []));
+	if (boundRows.length > 0) out.push('', 'BOUNDS (entries/capacity, -evicted, !refused)', table(['node', ...kinds], boundRows));
 	for (const {name, status} of snap) {
 		if (!status || (!o.node && status.role !== 'boundary' && status.role !== 'client')) continue;
 		out.push('', `ROUTES ${name}   (* selected; an anycast prefix's selected route is the nearest server)   ${status.routeChanges} changes`);

@@ -40,6 +40,11 @@ export function prometheus(s: NodeStatus): string {
 	metric('bfd_state_changes_total', 'BFD session state changes.', 'counter', [['', s.bfdStateChanges]]);
 	metric('bfd_up', 'BFD sessions in state Up, by link.', 'gauge', s.bfd.map((b) => [`link="${esc(b.link)}"`, b.state === 'Up' ? 1 : 0]));
 	metric('routes', 'Routes in the table (candidates).', 'gauge', [['', s.routes.length]]);
+	const table = (b: {table: string}) => `table="${esc(b.table)}"`;
+	metric('table_entries', 'Entries held in a bounded table an outsider can make grow.', 'gauge', s.bounds.map((b) => [table(b), b.size]));
+	metric('table_capacity', "A bounded table's capacity.", 'gauge', s.bounds.map((b) => [table(b), b.capacity]));
+	metric('table_evictions_total', 'Entries removed from a full bounded table to make room.', 'counter', s.bounds.map((b) => [table(b), b.evicted]));
+	metric('table_refused_total', 'Newcomers a full bounded table turned away.', 'counter', s.bounds.map((b) => [table(b), b.refused]));
 	if (s.tables) {
 		metric('flows', 'Open anycast flows at the client (S101).', 'gauge', [['', s.tables.flows]]);
 		metric('flow_evictions_total', 'Flows evicted because the table was full.', 'counter', [['', s.tables.flowEvictions]]);

@@ -263,6 +263,11 @@ export class RipngSpeaker {
 		}
 	}
 
+	/** Routes learned from neighbours, held now. */
+	get learnedCount(): number {
+		return this.learned.size;
+	}
+
 	/** Neighbours that currently have learned routes here. */
 	neighbours(): {link: LinkId; addr: Addr}[] {
 		const seen = new Map<string, {link: LinkId; addr: Addr}>();

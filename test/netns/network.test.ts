@@ -124,7 +124,9 @@ test('status: tables for people, --json for scripts, and Prometheus text on the 
 	const client = await queryControl(files.socket(net!.state, 'client'), '/metrics');
 	t.regex(client, /^anyguard_flows\{node="client",role="client"\} \d+$/m);
 	t.regex(client, /^anyguard_replay_cache\{node="client",role="client"\} [1-9]\d*$/m);
-	t.true(text.stdout.includes('CLIENT TABLES'));
+	t.true(text.stdout.includes('BOUNDS'));
+	t.regex(metrics, /^anyguard_table_capacity\{node="boundary",role="boundary",table="bfd sessions"\} [1-9]\d*$/m);
+	t.regex(client, /^anyguard_table_entries\{node="client",role="client",table="replay cache"\} \d+$/m);
 });
 
 test('real DNS and failover: server-a answers; killed, server-b within 1 s; restarted, server-a again', async (t) => {

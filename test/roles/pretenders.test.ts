@@ -12,6 +12,7 @@ import {formatAddr, parseAddr} from '../../src/util/addr.js';
 import {Icmp6, Unreach, buildPacket, decodePacket, parsePacket, quoteInvoking, setU16} from '../../src/wire/index.js';
 import type {ExtRepr, PacketRepr} from '../../src/wire/index.js';
 import {rewriteDestination} from '../../src/wire/rewrite.js';
+import {fragmentPacket} from '../../src/wire/fragment.js';
 import {BFD_MAX_SESSIONS_PER_LINK} from '../../src/route/bfd.js';
 import {RIPNG_GROUP, RIPNG_PORT, RIPNG_REQUEST, RIPNG_RESPONSE, encodeRipng} from '../../src/route/ripng-wire.js';
 import type {RipngCommand} from '../../src/route/ripng-wire.js';
@@ -335,4 +336,67 @@ test('item 4: RIPng from 2,000 made-up link-local sources leaves the neighbourin
 	// The network still answers.
 	ping(net);
 	t.deepEqual(replies(net), ['2001:db8:1:ac::53 1']);
+});
+
+// Item 10: the boundary's own reassembly and the responses it checks on their way out are kept apart.
+
+test("item 10: fragments an outsider sends to the boundary's own address do not evict a response being reassembled on its way out", (t) => {
+	const net = converged();
+	net.host('server-a').answer = false; // the test sends server-a's answer itself, in fragments
+	net.host('client').send(echo('request', A.client, A.S, ID, 7));
+	net.run(20);
+	const group = net.stacks.get('server-a')!.groups.find((g) => g.anycast.every((b, i) => b === A.S[i]))!;
+	const big = buildPacket({ip: ip(A.serverA, A.client), ext: [], upper: {proto: 58, icmp: {kind: 'echo', type: Icmp6.EchoReply, code: 0, identifier: ID, sequence: 7, data: new Uint8Array(1400).fill(0x62)}}});
+	const stamped = stamp(parsePacket(big), group, net.wallStart + net.clock.now())!;
+	const [first, ...rest] = fragmentPacket(parsePacket(stamped), 1280, 0x1234);
+	t.true(rest.length >= 1);
+	net.wire('server-a', first!);
+	net.run(5);
+	// 1,100 first fragments of datagrams that never complete, to the boundary's own address.
+	const boundary = net.stacks.get('boundary')!.node;
+	for (let i = 0; i < 1100; i++) {
+		const whole = buildPacket({ip: ip(A.attacker, parseAddr('2001:db8:1::1')), ext: [], upper: {proto: 58, icmp: {kind: 'echo', type: Icmp6.EchoRequest, code: 0, identifier: 1, sequence: i, data: new Uint8Array(64)}}});
+		net.wire('attacker', firstOf(whole, 0x10000 + i));
+	}
+	net.run(5);
+	t.true(boundary.counters.drops['frag-evicted'] > 0, 'the local reassembly was full and evicted');
+	for (const f of rest) net.wire('server-a', f);
+	net.run(50);
+	t.deepEqual(replies(net), ['2001:db8:1:ac::53 7'], 'the fragmented response crossed the boundary and reached the client');
+});
+
+/** The first fragment (offset 0, more to come) of `whole`, cut after 24 bytes of its upper layer. */
+function firstOf(whole: Uint8Array, id: number): Uint8Array {
+	const f = new Uint8Array(40 + 8 + 24);
+	f.set(whole.subarray(0, 40));
+	f[6] = 44;
+	setU16(f, 4, 8 + 24);
+	f[40] = 58;
+	setU16(f, 42, 1); // offset 0, M = 1
+	new DataView(f.buffer).setUint32(44, id);
+	f.set(whole.subarray(40, 64), 48);
+	return f;
+}
+
+// Resource bounds: every table an outsider can grow is in status, the status table and /metrics.
+
+test('bounds: each node reports its bounded tables in status, in `anyguard status` and in /metrics', async (t) => {
+	const {nodeStatus} = await import('../../src/node/status.js');
+	const {prometheus} = await import('../../src/node/metrics.js');
+	const {render} = await import('../../src/cli/status.js');
+	const net = converged();
+	ping(net);
+	const snap = [...net.stacks.values()].map((stack) => ({name: stack.name, role: stack.spec.role, status: nodeStatus(stack, 0)}));
+	const of = (node: string) => snap.find((s) => s.name === node)!.status.bounds.map((b) => b.table);
+	t.deepEqual(of('client'), ['reassembly local', 'reassembly to-host', 'pmtu', 'bfd sessions', 'ripng routes', 'flows', 'replay cache']);
+	t.deepEqual(of('boundary'), ['reassembly local', 'reassembly forward', 'pmtu', 'bfd sessions', 'ripng routes']);
+	const client = snap.find((s) => s.name === 'client')!.status;
+	t.like(client.bounds.find((b) => b.table === 'replay cache'), {size: 1, capacity: 65536});
+	t.like(client.bounds.find((b) => b.table === 'bfd sessions'), {size: 1, capacity: 8});
+	const text = render(snap);
+	t.regex(text, /BOUNDS \(entries\/capacity, -evicted, !refused\)/);
+	t.regex(text, /^client\s.*\b1\/65536\b/m);
+	const metrics = prometheus(client);
+	t.regex(metrics, /^anyguard_table_entries\{node="client",role="client",table="flows"\} 1$/m);
+	t.regex(metrics, /^anyguard_table_refused_total\{node="client",role="client",table="bfd sessions"\} 0$/m);
 });
