@@ -400,3 +400,47 @@ test('bounds: each node reports its bounded tables in status, in `anyguard statu
 	t.regex(metrics, /^anyguard_table_entries\{node="client",role="client",table="flows"\} 1$/m);
 	t.regex(metrics, /^anyguard_table_refused_total\{node="client",role="client",table="bfd sessions"\} 0$/m);
 });
+
+// Item 6: the flow table cannot be flushed from outside.
+
+test('item 6: spoofed SYNs from S never reach the host; the resets a host sends open no flow; the ping flow survives and still judges forgeries', (t) => {
+	const net = converged();
+	ping(net);
+	const client = net.stacks.get('client')!;
+	const before = drops(net, 'client', 'src-is-anycast');
+	for (let i = 0; i < 200; i++) net.wire('attacker', buildPacket({ip: ip(A.S, A.client), ext: [], upper: {proto: 6, raw: tcpSegment(A.S, A.client, 80, 20000 + i, i, 0, 0x02, new Uint8Array(0))}}));
+	net.run(50);
+	t.is(drops(net, 'client', 'src-is-anycast'), before + 200, 'the SYNs from S are dropped before the host sees them');
+	// Whatever else made the host reset connections to S (20,000 of them, more than the table holds):
+	for (let i = 0; i < 20_000; i++) net.host('client').send(buildPacket({ip: ip(A.client, A.S), ext: [], upper: {proto: 6, raw: tcpSegment(A.client, A.S, 1024 + i, 80, 0, i + 1, 0x14, new Uint8Array(0))}}));
+	net.run(50);
+	t.is(client.client!.flows.size, 1, 'only the ping flow: a reset opens nothing');
+	t.is(client.client!.flows.evictions, 0);
+	ping(net, 1, ID, 2);
+	expectStopped(t, net, 'attacker', reply(A.serverA, 2), 'client', 'id-missing', "an unstamped reply from server-a's address, answered already");
+	net.host('client').send(echo('request', A.client, A.S, ID, 3));
+	expectStopped(t, net, 'attacker', reply(A.serverA, 3), 'client', 'id-missing', "an unstamped reply from server-a's address, racing the genuine one");
+	t.deepEqual(replies(net), ['2001:db8:1:ac::53 1', '2001:db8:1:ac::53 2', '2001:db8:1:ac::53 3']);
+});
+
+test('item 6: a table full of UDP flows the host opened keeps the ones still waiting for an answer, and echo and TCP flows are elsewhere', async (t) => {
+	const {FlowTable} = await import('../../src/anycast/flows.js');
+	const flows = new FlowTable(30_000, 8);
+	const out = (bytes: Uint8Array) => flows.track(parsePacket(bytes), 0);
+	t.true(out(echo('request', A.client, A.S, 1, 1)));
+	t.true(out(udp(A.client, A.S, 5000, 53, 'waiting')));
+	const syn = buildPacket({ip: ip(A.client, A.S), ext: [], upper: {proto: 6, raw: tcpSegment(A.client, A.S, 6000, 80, 0, 0, 0x02, new Uint8Array(0))}});
+	t.true(out(syn));
+	// A flood of answered UDP flows.
+	for (let i = 0; i < 1000; i++) {
+		const q = udp(A.client, A.S, 10000 + i, 53, 'q');
+		out(q);
+		const m = flows.matchResponse(parsePacket(udp(A.serverA, A.client, 53, 10000 + i, 'a')), 0)!;
+		flows.answered(m, 0);
+	}
+	t.truthy(flows.matchResponse(parsePacket(udp(A.serverA, A.client, 53, 5000, 'a')), 0), 'the flow still owed an answer is kept');
+	t.truthy(flows.matchResponse(parsePacket(echo('reply', A.serverA, A.client, 1, 1)), 0), 'the echo flow is kept');
+	t.truthy(flows.matchResponse(parsePacket(buildPacket({ip: ip(A.serverA, A.client), ext: [], upper: {proto: 6, raw: tcpSegment(A.serverA, A.client, 80, 6000, 0, 1, 0x12, new Uint8Array(0))}})), 0), 'the TCP flow is kept');
+	t.is(flows.evictedOwing, 0);
+	t.true(flows.evictions >= 990);
+});
