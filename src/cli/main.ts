@@ -10,6 +10,7 @@ import {TopologyError, loadTopology} from '../config/topology.js';
 import {IoError} from '../io/types.js';
 import {files, stateDir} from '../netns/names.js';
 import {SetupError, down, up} from '../netns/setup.js';
+import {StateDirError} from '../util/statedir.js';
 import {readPcap, isWireError} from '../wire/index.js';
 import {describePacket} from './format.js';
 
@@ -310,7 +311,7 @@ main(process.argv.slice(2)).then(
 		if (code >= 0) process.exitCode = code;
 	},
 	(error: unknown) => {
-		if (error instanceof UsageError || error instanceof TopologyError || error instanceof KeyError || error instanceof SetupError || error instanceof IoError) {
+		if (error instanceof UsageError || error instanceof TopologyError || error instanceof KeyError || error instanceof SetupError || error instanceof IoError || error instanceof StateDirError) {
 			process.stderr.write(`anyguard: ${error.message}\n`);
 			process.exitCode = 2;
 		} else {

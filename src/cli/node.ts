@@ -1,7 +1,7 @@
 // `anyguard node <name>`: one role process, attached to its namespace's TUN
 // and to one UDP link per topology link. `anyguard up` starts one of these
 // in each namespace, under a supervisor.
-import {mkdirSync} from 'node:fs';
+import {privateDir} from '../util/statedir.js';
 import {loadTopology} from '../config/topology.js';
 import {openTun} from '../io/tun.js';
 import {openUdpLink} from '../io/udp-link.js';
@@ -71,7 +71,7 @@ export function dropLogger(log: Logger): (reason: DropReason) => void {
 }
 
 export async function runNode(options: NodeProcessOptions): Promise<void> {
-	mkdirSync(options.state, {recursive: true});
+	privateDir(options.state);
 	const t = loadTopology(options.topology);
 	const log = createLogger(options.node, {file: files.log(options.state, options.node), level: options.level ?? 'info'});
 	const started = Date.now();

@@ -3,7 +3,8 @@
 // DNS service on the servers, and the link from the host's root namespace to
 // the client. Every step is an external command, shown as it runs.
 import {spawn, spawnSync} from 'node:child_process';
-import {existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
+import {existsSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
+import {privateDir, trustedDir} from '../util/statedir.js';
 import {join, resolve} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {queryStatus} from '../node/control.js';
@@ -126,10 +127,10 @@ export async function up(topologyFile: string, options: UpOptions = {}): Promise
 	const hostLink = options.hostLink ?? true;
 	if (hostLink && existsSync(`/sys/class/net/${hostVeth(t)}`)) throw new SetupError('busy', `${hostVeth(t)} exists already: run \`anyguard down\` first`);
 	const started = Date.now();
-	mkdirSync(state, {recursive: true});
+	privateDir(state); // 0700, ours, or refused before anything is made
 	// The role processes read the topology (and its key files, relative to it) from where it is.
 	const topologyPath = resolve(topologyFile);
-	writeFileSync(files.topology(state), `${topologyPath}\n`);
+	writeFileSync(files.topology(state), `${topologyPath}\n`, {mode: 0o600});
 
 	try {
 		progress.step(`namespaces: ${t.nodes.length} (${t.prefix}*)`);
@@ -275,7 +276,7 @@ export function startDnsmasq(t: Topology, n: TopologyNode, state: string, progre
 
 function startSupervisor(t: Topology, topologyPath: string, node: string, state: string, restartDelayMs: number, progress: Progress): void {
 	const ns = namespace(t, node);
-	const log = openSync(files.log(state, `${node}.supervisor`), 'a');
+	const log = openSync(files.log(state, `${node}.supervisor`), 'a', 0o600);
 	const args = ['netns', 'exec', ns, ...selfCommand(), 'supervise', node, '--topology', topologyPath, '--state', state, '--restart-delay', String(restartDelayMs)];
 	progress.detail(`ip ${args.join(' ')}`);
 	const child = spawn('ip', args, {detached: true, stdio: ['ignore', log, log]});
@@ -329,6 +330,15 @@ function readPid(file: string): number | undefined {
 	}
 }
 
+/** Whether process `pid` is one `up` started for state directory `dir`: its command line names the directory. */
+export function startedBy(pid: number, dir: string): boolean {
+	try {
+		return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').some((arg) => arg === dir || arg.includes(`${dir}/`) || arg.endsWith(`=${dir}`));
+	} catch {
+		return false;
+	}
+}
+
 function alive(pid: number): boolean {
 	try {
 		process.kill(pid, 0);
@@ -346,10 +356,17 @@ export async function down(topologyFile: string, options: UpOptions = {}): Promi
 	progress.step('stopping supervisors, role processes and dnsmasq');
 	const pids = new Set<number>();
 	if (existsSync(dir)) {
-		for (const f of readdirSync(dir).filter((x) => x.endsWith('.pid'))) {
-			const pid = readPid(join(dir, f));
-			if (pid) pids.add(pid);
-		}
+		// A pid file is believed only in a state directory that is ours alone, and only for a process
+		// whose command line names that directory (every process `up` starts does): a file planted
+		// by someone else, or a pid reused by an unrelated process, gets no signal.
+		if (!trustedDir(dir)) progress.step(`  ${dir} is not private to this user: its pid files are not read`);
+		else
+			for (const f of readdirSync(dir).filter((x) => x.endsWith('.pid'))) {
+				const pid = readPid(join(dir, f));
+				if (!pid) continue;
+				if (startedBy(pid, dir)) pids.add(pid);
+				else progress.detail(`${f}: pid ${pid} is not a process of this network; left alone`);
+			}
 	}
 	// Whatever still runs inside our namespaces is ours too.
 	for (const n of topo.nodes) {
