@@ -45,7 +45,7 @@ export const DROP_REASONS = [
 	'icmp-implausible', // an unstamped Packet Too Big or Time Exceeded about an anycast flow that its flow makes impossible
 	'src-is-anycast', // S as a source: only the server role may hold it, and it rewrites it
 	'ingress-spoofed', // from outside with a source inside the server network (BCP 38)
-	'stamp-too-big', // S302: the stamped response would exceed the link MTU; never fragmented
+	'stamp-too-big', // S302: no room for the identifier (the stamped datagram would pass 65535 bytes)
 	'stamp-failed', // S302: no key to sign with
 	'control-invalid', // route-exchange or BFD packet failed validation (details in their counters)
 ] as const;

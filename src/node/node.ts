@@ -177,7 +177,7 @@ export class Node {
 	 * (see ReassemblyMode), in a reassembler of their own: fragments sent to
 	 * the node itself, or meant for another point, never push them out.
 	 */
-	reassembleAt(point: 'to-host' | 'forward', when: (pkt: Packet) => boolean, mode: ReassemblyMode): void {
+	reassembleAt(point: 'from-host' | 'to-host' | 'forward', when: (pkt: Packet) => boolean, mode: ReassemblyMode): void {
 		this.reassemblyAt.push({point, when, mode, reassembler: new Reassembler({...DEFAULT_REASSEMBLY, ...this.config.reassembly})});
 	}
 

@@ -208,7 +208,7 @@ export function buildStack(t: Topology, name: string, deps: StackDeps): Stack {
 	const now = () => deps.clock.now();
 	switch (spec.role) {
 		case 'server':
-			serverRole(node, {groups, unicast: parseAddr(spec.host!.address), wallNow});
+			serverRole(node, {groups, unicast: parseAddr(spec.host!.address), wallNow, now});
 			break;
 		case 'boundary':
 			boundaryRole(node, {groups, inside: (spec.inside ?? []).map((p) => {
