@@ -149,19 +149,27 @@ function fieldPath(path: readonly PropertyKey[]): string {
 	return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('');
 }
 
+export interface TopologyChecks {
+	/**
+	 * Check the key roles (docs/protocol.md §3). Default true; `down` turns it
+	 * off, so that a network brought up under older rules can still be removed.
+	 */
+	keyRoles?: boolean;
+}
+
 /** Validates a parsed topology; `file` names it in errors. */
-export function parseTopology(json: unknown, file: string): Topology {
+export function parseTopology(json: unknown, file: string, checks: TopologyChecks = {}): Topology {
 	const result = topologySchema.safeParse(json);
 	if (!result.success) {
 		const issue = result.error.issues[0]!;
 		throw new TopologyError(file, fieldPath(issue.path), issue.message);
 	}
 	const t: Topology = {...result.data, file, dir: dirname(resolve(file))};
-	crossCheck(t);
+	crossCheck(t, checks.keyRoles ?? true);
 	return t;
 }
 
-export function loadTopology(file: string): Topology {
+export function loadTopology(file: string, checks: TopologyChecks = {}): Topology {
 	let text: string;
 	try {
 		text = readFileSync(file, 'utf8');
@@ -174,7 +182,7 @@ export function loadTopology(file: string): Topology {
 	} catch (error) {
 		throw new TopologyError(file, '', `not valid JSON: ${(error as Error).message}`);
 	}
-	return parseTopology(json, file);
+	return parseTopology(json, file, checks);
 }
 
 /**
@@ -200,7 +208,7 @@ export function keyPath(t: Topology, path: string): string {
 	return isAbsolute(path) ? path : resolve(t.dir, path);
 }
 
-function crossCheck(t: Topology): void {
+function crossCheck(t: Topology, keyRoles: boolean): void {
 	const fail = (field: string, reason: string): never => {
 		throw new TopologyError(t.file, field, reason);
 	};
@@ -255,7 +263,7 @@ function crossCheck(t: Topology): void {
 			for (const [j, o] of (n.outside ?? []).entries()) if (!neighbours(n.name).includes(o)) fail(`${at}.outside[${j}]`, `${o} is not a neighbour of ${n.name}`);
 		} else if (n.outside || n.inside) fail(`${at}`, 'only a boundary router has inside/outside');
 		if (n.health && n.role !== 'server') fail(`${at}.health`, 'only servers have a health check');
-		checkKeyRoles(t, n, at, groups, fail);
+		if (keyRoles) checkKeyRoles(t, n, at, groups, fail);
 	});
 }
 

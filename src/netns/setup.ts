@@ -351,7 +351,7 @@ function alive(pid: number): boolean {
 /** Removes everything `up` made for the topology. Idempotent: what is not there is skipped. */
 export async function down(topologyFile: string, options: UpOptions = {}): Promise<void> {
 	const progress = options.progress ?? consoleProgress(options.verbose);
-	const topo = loadTopology(topologyFile);
+	const topo = loadTopology(topologyFile, {keyRoles: false}); // removing needs names, not keys
 	const dir = stateDir(topo, options.stateRoot);
 	progress.step('stopping supervisors, role processes and dnsmasq');
 	const pids = new Set<number>();

@@ -122,3 +122,10 @@ test('key roles: each role loads only what it may hold', (t) => {
 	t.deepEqual(held('client'), ['hmacClientKey', 'publicKey']);
 	t.deepEqual(held('terminal-a'), ['hmacClientKey', 'publicKey']);
 });
+
+test('key roles are not checked when only the names matter (down removes a network brought up under older rules)', (t) => {
+	const json = base();
+	delete json.nodes[0]!.keys;
+	t.throws(() => parseTopology(json, 'x.json'), {instanceOf: TopologyError});
+	t.is(parseTopology(json, 'x.json', {keyRoles: false}).nodes[0]!.name, 'client');
+});
