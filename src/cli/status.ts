@@ -1,7 +1,7 @@
 // `anyguard status [node]`: what every node of a running network is doing,
 // read from the control sockets. Tables for people, --json for scripts.
 import {queryStatus} from '../node/control.js';
-import type {NodeStatus} from '../node/status.js';
+import type {BoundStatus, NodeStatus} from '../node/status.js';
 import {DROP_REASONS} from '../node/drop.js';
 import type {Topology} from '../config/topology.js';
 import {files, stateDir} from '../netns/names.js';
@@ -58,11 +58,16 @@ export function render(snap: Snapshot, o: StatusOptions = {}): string {
 		}),
 	);
 	out.push('', 'LINKS', table(['node', 'port', 'kind', 'zone', 'mtu', 'bfd', 'rx', 'tx', 'tx failed'], links));
-	// One column per kind of bounded table: entries/capacity, then what gave way (-n) and what was turned away (!n).
-	const kinds = [...new Set(snap.flatMap(({status}) => (status?.bounds ?? []).map((b) => b.table)))];
-	const cell = (b: {size: number; capacity: number; evicted: number; refused: number} | undefined) =>
-		b ? `${b.size}/${b.capacity}${b.evicted ? ` -${b.evicted}` : ''}${b.refused ? ` !${b.refused}` : ''}` : '';
-	const boundRows = snap.flatMap(({name, status}) => (status?.bounds ? [[name, ...kinds.map((k) => cell(status.bounds.find((b) => b.table === k)))]] : []));
+	// One column per kind of bounded table (the reassemblers of a node summed): entries/capacity, then what
+	// gave way (-n) and what was turned away (!n). --json has each table apart.
+	const kinds = ['flows', 'replay cache', 'bfd sessions', 'ripng routes', 'pmtu', 'reassembly'];
+	const cell = (bs: BoundStatus[]) => {
+		if (bs.length === 0) return '';
+		const sum = (f: (b: BoundStatus) => number) => bs.reduce((n, b) => n + f(b), 0);
+		const [evicted, refused] = [sum((b) => b.evicted), sum((b) => b.refused)];
+		return `${sum((b) => b.size)}/${sum((b) => b.capacity)}${evicted ? ` -${evicted}` : ''}${refused ? ` !${refused}` : ''}`;
+	};
+	const boundRows = snap.flatMap(({name, status}) => (status?.bounds ? [[name, ...kinds.map((k) => cell(status.bounds.filter((b) => b.table === k || b.table.startsWith(`${k} `))))]] : []));
 	if (boundRows.length > 0) out.push('', 'BOUNDS (entries/capacity, -evicted, !refused)', table(['node', ...kinds], boundRows));
 	for (const {name, status} of snap) {
 		if (!status || (!o.node && status.role !== 'boundary' && status.role !== 'client')) continue;

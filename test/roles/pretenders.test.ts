@@ -396,6 +396,7 @@ test('bounds: each node reports its bounded tables in status, in `anyguard statu
 	const text = render(snap);
 	t.regex(text, /BOUNDS \(entries\/capacity, -evicted, !refused\)/);
 	t.regex(text, /^client\s.*\b1\/65536\b/m);
+	t.regex(text, /^node\s+flows\s+replay cache\s+bfd sessions\s+ripng routes\s+pmtu\s+reassembly$/m);
 	const metrics = prometheus(client);
 	t.regex(metrics, /^anyguard_table_entries\{node="client",role="client",table="flows"\} 1$/m);
 	t.regex(metrics, /^anyguard_table_refused_total\{node="client",role="client",table="bfd sessions"\} 0$/m);
