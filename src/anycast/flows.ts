@@ -1,8 +1,8 @@
 // The client's record of requests it sent to anycast destinations (patent
 // S101), so that a response arriving from another address can be matched to
 // the anycast address it answers (S103–S104), and to a request the host
-// really sent: an echo reply to a sequence number the host asked, a UDP
-// answer to a datagram it sent. Bounded, with idle expiry; evictions are
+// really sent: an echo reply to a sequence number the host asked, echoing
+// the host's data; a UDP answer soon after a datagram it sent. Bounded, with idle expiry; evictions are
 // counted. Echo, UDP and TCP flows live in tables of their own, so traffic an
 // outsider provokes in one protocol cannot push the others out; within a
 // table a flow that owes nothing goes before one that still expects answers.
@@ -21,21 +21,42 @@ export interface Flow {
 	responses: number;
 	/** The smallest hop limit the host sent a request of this flow with: below 64 it is tracing the path. */
 	minHopLimit: number;
-	/** Echo: sequence numbers sent and not answered yet, with how many times each was sent. */
+	/**
+	 * Echo: sequence numbers sent and not answered yet, each with a digest of
+	 * the data the request carried (a reply echoes it: RFC 4443 §4.2).
+	 */
 	pending: Map<number, number> | null;
-	/** UDP: answers still owed (one per datagram sent, at most MAX_CREDITS). */
-	credits: number;
+	/** When the host last sent a request of this flow (UDP answers are expected soon after one). */
+	lastRequest: number;
 }
 
 /** Echo sequence numbers remembered per flow: a ping keeps far fewer than this in flight. */
 export const MAX_PENDING = 256;
-/** UDP answers owed per flow at most: a burst of requests beyond this is answered up to this many. */
-export const MAX_CREDITS = 256;
+/**
+ * A UDP answer is expected this soon after a request of its flow (DNS
+ * clients retry within a few seconds, RFC 1035 §4.2.1). UDP has no request
+ * identity the client could check: within the window an answer passes, out
+ * of it it is unsolicited. (Counting answers per request would let one
+ * answer to a request spoofed from the client use up the real one's place.)
+ */
+export const UDP_ANSWER_WINDOW_MS = 5000;
 
-/** A response's place in its flow: the echo sequence number it answers, if echo. */
+/** Echo data digested per request: the first bytes and the length are enough to tell whose data a reply echoes. */
+const DIGEST_BYTES = 64;
+
+/** FNV-1a over the first DIGEST_BYTES of [off, end), and the length. */
+function digest(buf: Uint8Array, off: number, end: number): number {
+	let h = 0x811c9dc5;
+	const stop = Math.min(end, off + DIGEST_BYTES);
+	for (let i = off; i < stop; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+	return (Math.imul(h ^ (end - off), 0x01000193) ^ (end - off)) >>> 0;
+}
+
+/** A response's place in its flow: the echo sequence number it answers and the digest of the data it echoes (-1: not to be checked). */
 export interface Match {
 	flow: Flow;
 	seq: number;
+	data: number;
 }
 
 /**
@@ -82,11 +103,11 @@ class Table {
 	constructor(readonly capacity: number) {}
 
 	/** Makes room: the least recently used flow that owes nothing, among the oldest few; else the least recently used. */
-	evict(): void {
+	evict(now: number): void {
 		let scanned = 0;
 		let victim: string | undefined;
 		for (const [k, flow] of this.flows) {
-			if (!owing(flow)) {
+			if (!owing(flow, now)) {
 				victim = k;
 				break;
 			}
@@ -101,9 +122,9 @@ class Table {
 	}
 }
 
-function owing(flow: Flow): boolean {
+function owing(flow: Flow, now: number): boolean {
 	if (flow.proto === Proto.Icmpv6) return flow.pending!.size > 0;
-	if (flow.proto === Proto.Udp) return flow.credits > 0;
+	if (flow.proto === Proto.Udp) return now - flow.lastRequest <= UDP_ANSWER_WINDOW_MS;
 	return true; // a TCP connection expects segments for as long as it lives
 }
 
@@ -154,18 +175,19 @@ export class FlowTable {
 		if (flow) {
 			table.flows.delete(k); // re-insert: Map order is least recently used first
 		} else {
-			if (table.flows.size >= table.capacity) table.evict();
+			if (table.flows.size >= table.capacity) table.evict(now);
 			const dst = info.off + IPV6.dst;
-			flow = {anycast: info.buf.slice(dst, dst + 16), proto, lastUsed: now, requests: 0, responses: 0, minHopLimit: 255, pending: proto === Proto.Icmpv6 ? new Map() : null, credits: 0};
+			flow = {anycast: info.buf.slice(dst, dst + 16), proto, lastUsed: now, requests: 0, responses: 0, minHopLimit: 255, pending: proto === Proto.Icmpv6 ? new Map() : null, lastRequest: now};
 		}
 		flow.lastUsed = now;
+		flow.lastRequest = now;
 		flow.requests++;
 		flow.minHopLimit = Math.min(flow.minHopLimit, info.buf[info.off + IPV6.hopLimit]!);
 		if (flow.pending) {
-			flow.pending.set(ids[2], (flow.pending.get(ids[2]) ?? 0) + 1);
+			// A later fragment's data is not here; a first fragment's echo data is digested as far as it goes.
+			flow.pending.delete(ids[2]);
+			flow.pending.set(ids[2], info.isFragment ? -1 : digest(info.buf, info.upperOff + 8, info.end));
 			if (flow.pending.size > MAX_PENDING) flow.pending.delete(flow.pending.keys().next().value as number);
-		} else if (proto === Proto.Udp) {
-			flow.credits = Math.min(MAX_CREDITS, flow.credits + 1);
 		}
 		table.flows.set(k, flow);
 		return true;
@@ -178,7 +200,7 @@ export class FlowTable {
 		const ids = flowIds(info.buf, proto, info.upperOff, info.upperLen, 'in');
 		if (!ids) return undefined;
 		const flow = this.live(proto, key(proto, info.buf, info.off + IPV6.dst, ids[0], ids[1]), now);
-		return flow ? {flow, seq: ids[2]} : undefined;
+		return flow ? {flow, seq: ids[2], data: proto === Proto.Icmpv6 ? digest(info.buf, info.upperOff + 8, info.end) : -1} : undefined;
 	}
 
 	/**
@@ -197,29 +219,31 @@ export class FlowTable {
 		const flow = this.live(proto, key(proto, quoted, IPV6.src, ids[0], ids[1]), now);
 		if (!flow) return undefined;
 		for (let i = 0; i < 16; i++) if (quoted[IPV6.dst + i] !== flow.anycast[i]) return undefined;
-		return {flow, seq: ids[2]};
+		return {flow, seq: ids[2], data: -1}; // an error quotes the request as far as it fits: the data is not compared
 	}
 
-	/** Whether the flow still expects this answer: an echo sequence number sent and not answered, a UDP datagram not answered. TCP: always. */
-	solicited(m: Match): boolean {
+	/**
+	 * Whether the flow still expects this answer: echo, a sequence number sent
+	 * and not answered, whose request carried the data the reply echoes; UDP,
+	 * a request sent within UDP_ANSWER_WINDOW_MS; TCP, always (TCP checks its
+	 * own sequence numbers).
+	 */
+	solicited(m: Match, now: number): boolean {
 		const flow = m.flow;
-		if (flow.pending) return flow.pending.has(m.seq);
-		if (flow.proto === Proto.Udp) return flow.credits > 0;
+		if (flow.pending) {
+			const sent = flow.pending.get(m.seq);
+			return sent !== undefined && (sent === -1 || m.data === -1 || sent === m.data);
+		}
+		if (flow.proto === Proto.Udp) return now - flow.lastRequest <= UDP_ANSWER_WINDOW_MS;
 		return true;
 	}
 
-	/** An answer was accepted: it uses up what it answered. */
+	/** An answer was accepted: an echo request is answered once. */
 	answered(m: Match, now: number): void {
 		const flow = m.flow;
 		flow.responses++;
 		flow.lastUsed = now;
-		if (flow.pending) {
-			const n = flow.pending.get(m.seq) ?? 0;
-			if (n <= 1) flow.pending.delete(m.seq);
-			else flow.pending.set(m.seq, n - 1);
-		} else if (flow.proto === Proto.Udp && flow.credits > 0) {
-			flow.credits--;
-		}
+		flow.pending?.delete(m.seq);
 	}
 
 	private live(proto: number, k: string, now: number): Flow | undefined {

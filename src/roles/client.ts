@@ -93,14 +93,14 @@ export function clientRole(node: Node, options: ClientOptions): ClientState {
 		const info = pkt.info;
 		if (at === 'absent') {
 			if (mustCarry) return 'id-missing'; // S104
-			if (!flows.solicited(m)) return 'id-unsolicited';
+			if (!flows.solicited(m, now)) return 'id-unsolicited';
 			flows.answered(m, now);
 			return null;
 		}
 		if (typeof at !== 'number') return at;
 		// S105, and then whether the host asked for this answer: a genuine answer it never asked for
 		// (a reflection) is dropped and never enters the replay cache.
-		const fault = verify(info, at, policy, options.wallNow(), m.flow.anycast, () => (flows.solicited(m) ? null : 'id-unsolicited'));
+		const fault = verify(info, at, policy, options.wallNow(), m.flow.anycast, () => (flows.solicited(m, now) ? null : 'id-unsolicited'));
 		if (fault) return fault; // S415
 		node.counters.verified++;
 		flows.answered(m, now);
