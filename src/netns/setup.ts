@@ -258,6 +258,9 @@ export function networkPrefixes(t: Topology): string[] {
 	return [...set].sort();
 }
 
+/** The strings of the TXT record big.anyguard: eight of 200 characters. */
+export const BIG_TXT = Array.from({length: 8}, (_, i) => `${String.fromCharCode(97 + i).repeat(196)}${String(i).padStart(4, '0')}`);
+
 export function startDnsmasq(t: Topology, n: TopologyNode, state: string, progress: Progress): void {
 	const ns = namespace(t, n.name);
 	const listen = anycastAddresses(t, n);
@@ -266,6 +269,8 @@ export function startDnsmasq(t: Topology, n: TopologyNode, state: string, progre
 		'--conf-file=/dev/null', '--no-resolv', '--no-hosts', '--bind-interfaces', '--user=root', '--group=root',
 		...listen.map((a) => `--listen-address=${a}`),
 		`--txt-record=whoami.anyguard,${n.name}`,
+		// An answer larger than any link's MTU (about 1,700 bytes): for path MTU discovery and fragments.
+		`--txt-record=big.anyguard,${BIG_TXT.join(',')}`,
 		`--host-record=${n.name}.anyguard,${n.host!.address}`,
 		...listen.map((a) => `--host-record=service.anyguard,${a}`),
 		`--pid-file=${join(state, `${n.name}.dnsmasq.pid`)}`,
