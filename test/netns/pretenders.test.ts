@@ -16,6 +16,7 @@ import {capture} from '../../src/cli/attack.js';
 import type {NodeStatus} from '../../src/node/status.js';
 import type {DropReason} from '../../src/node/drop.js';
 import {findLink, linkIfname, underlayAddress} from '../../src/netns/names.js';
+import {parseAddr} from '../../src/util/addr.js';
 import {isRoot, rootTest} from '../io/netns.js';
 import {UDP_ANSWER_WINDOW_MS} from '../../src/anycast/flows.js';
 import {DEFAULT_TOPOLOGY} from '../helpers/net.js';
@@ -337,3 +338,27 @@ if p:
     t = p[0][TCP]
     print(json.dumps({'sport': t.sport, 'dport': t.dport, 'seq': t.seq, 'ack': t.ack, 'len': len(t.payload)}))
 `;
+
+test('ipv6toolkit from the attacker and from terminal-a: atomic fragments and SYNs from S, forged errors quoting a DNS query; none reaches the client', async (t) => {
+	const before = await counters();
+	const toolkit = (node: string, args: string[]) => {
+		const r = spawnSync('ip', ['netns', 'exec', net!.ns(node), ...args], {encoding: 'utf8', timeout: 20_000});
+		t.is(r.status, 0, `${args.join(' ')}: status ${r.status} ${r.signal ?? ''} ${r.error?.message ?? ''} ${r.stdout.slice(-300)} ${r.stderr}`);
+	};
+	const [, seen] = await onClientTun(async () => {
+		const self = '2001:db8:2:e::66';
+		toolkit('attacker', ['frag6', '-i', 'tun0', '-s', S, '-d', CLIENT, '-O', 'atomic', '-n']);
+		toolkit('attacker', ['tcp6', '-i', 'tun0', '-s', S, '-d', CLIENT, '-a', '22', '-X', 'S']);
+		for (const error of [['-e', '1'], ['-e', '3'], ['-E', '-m', '1280'], ['-A', '0'], ['-R', '1']])
+			toolkit('attacker', ['icmp6', '-i', 'tun0', '-s', self, '-d', CLIENT, ...error, '-r', CLIENT, '-x', S, '-p', 'UDP', '-o', '5303', '-a', '53']);
+		toolkit('terminal-a', ['frag6', '-i', 'tun0', '-s', S, '-d', CLIENT, '-O', 'atomic', '-n']);
+		toolkit('terminal-a', ['icmp6', '-i', 'tun0', '-s', SERVER_A, '-d', CLIENT, '-e', '4', '-r', CLIENT, '-x', S, '-p', 'UDP', '-o', '5303', '-a', '53']);
+	});
+	const after = await counters();
+	t.is(forged(seen).length, 0);
+	const client = Buffer.from(parseAddr(CLIENT));
+	t.deepEqual(seen.filter((p) => p[6] === 58 && p[40]! < 128 && !Buffer.from(p.subarray(8, 24)).equals(client)), [], 'no ICMPv6 error reached the client host');
+	t.true(delta(before, after, 'client', 'src-is-anycast') >= 2, 'the atomic fragment and the SYN from S');
+	t.true(delta(before, after, 'client', 'id-no-flow') >= 6, 'the errors quoting a query to S that no flow has');
+	t.true(delta(before, after, 'boundary', 'src-is-anycast') >= 1, "terminal-a's atomic fragment from S");
+});
