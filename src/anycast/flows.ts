@@ -12,8 +12,14 @@ import {IPV6, IPV6_HEADER_LEN, Proto} from '../wire/ipv6.js';
 import type {PacketInfo} from '../wire/packet.js';
 
 export interface Flow {
-	/** The anycast address the request went to. */
-	anycast: Uint8Array;
+	/**
+	 * The anycast addresses the flow's requests went to, latest last (at most
+	 * MAX_ANYCASTS): the key leaves the remote address out, so one echo
+	 * identifier or port pair may ask two groups' S.
+	 */
+	anycasts: Uint8Array[];
+	/** When the host last sent a request of this flow to each of `anycasts`. */
+	askedAt: number[];
 	proto: number;
 	/** Last time (ms) a request or accepted response used the flow. */
 	lastUsed: number;
@@ -25,9 +31,20 @@ export interface Flow {
 	 * Echo: sequence numbers sent and not answered yet, each with a digest of
 	 * the data the request carried (a reply echoes it: RFC 4443 §4.2).
 	 */
-	pending: Map<number, number> | null;
+	pending: Map<number, {data: number; anycast: Uint8Array}> | null;
 	/** When the host last sent a request of this flow (UDP answers are expected soon after one). */
 	lastRequest: number;
+}
+
+/** Anycast addresses one flow remembers. */
+export const MAX_ANYCASTS = 4;
+
+/** The anycast address of `flow` equal to the one at buf[off..off+16), or undefined. */
+export function flowAnycast(flow: Flow, buf: Uint8Array, off: number): Uint8Array | undefined {
+	return flow.anycasts.find((a) => {
+		for (let i = 0; i < 16; i++) if (a[i] !== buf[off + i]) return false;
+		return true;
+	});
 }
 
 /** Echo sequence numbers remembered per flow: a ping keeps far fewer than this in flight. */
@@ -57,6 +74,8 @@ export interface Match {
 	flow: Flow;
 	seq: number;
 	data: number;
+	/** For an error: the anycast address its quoted request went to. */
+	anycast?: Uint8Array;
 }
 
 /**
@@ -176,9 +195,20 @@ export class FlowTable {
 			table.flows.delete(k); // re-insert: Map order is least recently used first
 		} else {
 			if (table.flows.size >= table.capacity) table.evict(now);
-			const dst = info.off + IPV6.dst;
-			flow = {anycast: info.buf.slice(dst, dst + 16), proto, lastUsed: now, requests: 0, responses: 0, minHopLimit: 255, pending: proto === Proto.Icmpv6 ? new Map() : null, lastRequest: now};
+			flow = {anycasts: [], askedAt: [], proto, lastUsed: now, requests: 0, responses: 0, minHopLimit: 255, pending: proto === Proto.Icmpv6 ? new Map() : null, lastRequest: now};
 		}
+		const dst = info.off + IPV6.dst;
+		let anycast = flowAnycast(flow, info.buf, dst);
+		if (!anycast) {
+			anycast = info.buf.slice(dst, dst + 16);
+			flow.anycasts.push(anycast);
+			flow.askedAt.push(now);
+			if (flow.anycasts.length > MAX_ANYCASTS) {
+				flow.anycasts.shift();
+				flow.askedAt.shift();
+			}
+		}
+		flow.askedAt[flow.anycasts.indexOf(anycast)] = now;
 		flow.lastUsed = now;
 		flow.lastRequest = now;
 		flow.requests++;
@@ -186,7 +216,7 @@ export class FlowTable {
 		if (flow.pending) {
 			// A later fragment's data is not here; a first fragment's echo data is digested as far as it goes.
 			flow.pending.delete(ids[2]);
-			flow.pending.set(ids[2], info.isFragment ? -1 : digest(info.buf, info.upperOff + 8, info.end));
+			flow.pending.set(ids[2], {data: info.isFragment ? -1 : digest(info.buf, info.upperOff + 8, info.end), anycast});
 			if (flow.pending.size > MAX_PENDING) flow.pending.delete(flow.pending.keys().next().value as number);
 		}
 		table.flows.set(k, flow);
@@ -218,23 +248,27 @@ export class FlowTable {
 		if (!ids) return undefined;
 		const flow = this.live(proto, key(proto, quoted, IPV6.src, ids[0], ids[1]), now);
 		if (!flow) return undefined;
-		for (let i = 0; i < 16; i++) if (quoted[IPV6.dst + i] !== flow.anycast[i]) return undefined;
-		return {flow, seq: ids[2], data: -1}; // an error quotes the request as far as it fits: the data is not compared
+		const anycast = flowAnycast(flow, quoted, IPV6.dst);
+		if (!anycast) return undefined;
+		return {flow, seq: ids[2], data: -1, anycast}; // an error quotes the request as far as it fits: the data is not compared
 	}
 
 	/**
-	 * Whether the flow still expects this answer: echo, a sequence number sent
-	 * and not answered, whose request carried the data the reply echoes; UDP,
-	 * a request sent within UDP_ANSWER_WINDOW_MS; TCP, always (TCP checks its
-	 * own sequence numbers).
+	 * Whether the flow still expects this answer, for S `anycast`: echo, a
+	 * sequence number sent to that S and not answered, whose request carried
+	 * the data the reply echoes; UDP, a request to that S sent within
+	 * UDP_ANSWER_WINDOW_MS; TCP, a flow that asked that S (TCP checks its own
+	 * sequence numbers).
 	 */
-	solicited(m: Match, now: number): boolean {
+	solicited(m: Match, now: number, anycast: Uint8Array): boolean {
 		const flow = m.flow;
+		const i = flow.anycasts.indexOf(anycast);
+		if (i < 0) return false;
 		if (flow.pending) {
 			const sent = flow.pending.get(m.seq);
-			return sent !== undefined && (sent === -1 || m.data === -1 || sent === m.data);
+			return sent !== undefined && sent.anycast === anycast && (sent.data === -1 || m.data === -1 || sent.data === m.data);
 		}
-		if (flow.proto === Proto.Udp) return now - flow.lastRequest <= UDP_ANSWER_WINDOW_MS;
+		if (flow.proto === Proto.Udp) return now - flow.askedAt[i]! <= UDP_ANSWER_WINDOW_MS;
 		return true;
 	}
 

@@ -12,13 +12,13 @@
 // the packet it quotes, whatever its source, so every error quoting a packet
 // to S is judged by its type and code; and a response must answer a request
 // the host sent and has not had answered.
-import {FlowTable} from '../anycast/flows.js';
+import {FlowTable, flowAnycast} from '../anycast/flows.js';
 import type {Match} from '../anycast/flows.js';
 import {Groups} from '../anycast/group.js';
 import type {Group} from '../anycast/group.js';
 import {locateIdentifier, verify} from '../anycast/identifier.js';
 import type {VerifyPolicy} from '../anycast/identifier.js';
-import {ID_OPTION_TYPE} from '../anycast/option.js';
+import {ID, ID_OPTION_TYPE} from '../anycast/option.js';
 import {ReplayCache} from '../anycast/replay.js';
 import {u32} from '../wire/bytes.js';
 import {Icmp6, TimeExceededCode, isIcmpv6Error} from '../wire/icmpv6.js';
@@ -93,21 +93,25 @@ export function clientRole(node: Node, options: ClientOptions): ClientState {
 		const info = pkt.info;
 		if (at === 'absent') {
 			if (mustCarry) return 'id-missing'; // S104
-			if (!flows.solicited(m, now)) return 'id-unsolicited';
+			// An unstamped error (§6): the S its quoted request went to.
+			if (!flows.solicited(m, now, m.anycast!)) return 'id-unsolicited';
 			flows.answered(m, now);
 			return null;
 		}
 		if (typeof at !== 'number') return at;
 		// S105, and then whether the host asked for this answer: a genuine answer it never asked for
 		// (a reflection) is dropped and never enters the replay cache.
-		const fault = verify(info, at, policy, options.wallNow(), m.flow.anycast, () => (flows.solicited(m, now) ? null : 'id-unsolicited'));
+		// The S this answer is for: the one its quoted request went to (an error), else the one of the
+		// flow's that the stamp names (verify then checks it), else the flow's latest (id-wrong-group).
+		const anycast = m.anycast ?? flowAnycast(m.flow, info.buf, at + ID.anycast) ?? m.flow.anycasts.at(-1)!;
+		const fault = verify(info, at, policy, options.wallNow(), anycast, () => (flows.solicited(m, now, anycast) ? null : 'id-unsolicited'));
 		if (fault) return fault; // S415
 		node.counters.verified++;
 		flows.answered(m, now);
 		// S414: hand the host the response as if S had sent it.
 		const stripped = removeDestOption(info, ID_OPTION_TYPE, out);
 		if (stripped) pkt.replace(stripped);
-		rewriteSource(pkt.info, m.flow.anycast);
+		rewriteSource(pkt.info, anycast);
 		return null;
 	};
 

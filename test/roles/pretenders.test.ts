@@ -463,3 +463,25 @@ test('item 6: a table full of UDP flows the host opened keeps the ones still wai
 	t.is(flows.evictedOwing, 992, 'only the burst of a thousand within one window pushed out flows that were still young');
 	t.true(flows.evictions >= 998);
 });
+
+test('one echo identifier to both groups: each reply verifies for the S its request went to', (t) => {
+	const net = converged();
+	ping(net, 1, ID, 1);
+	net.host('client').send(echo('request', A.client, A.S2, ID, 2));
+	net.run(50);
+	t.deepEqual(replies(net), ['2001:db8:1:ac::53 1', '2001:db8:1:ac::54 2']);
+	t.is(net.stacks.get('client')!.node.counters.rejected, 0);
+	// A valid stamp of the other group (a stolen key), echoing the very data the host sent, for a sequence
+	// number the host sent to S, not to S2: the flow asked S2 too, but not with this request.
+	const stolen = net.stacks.get('attacker')!.groups.find((g) => g.anycast.every((b, i) => b === A.S2[i]))!;
+	net.host('server-a').answer = false;
+	net.host('client').send(echo('request', A.client, A.S, ID, 3));
+	net.run(20);
+	const forgedReply = stamp(parsePacket(echo('reply', A.serverA, A.client, ID, 3)), stolen, net.wallStart + net.clock.now())!;
+	const before = drops(net, 'client', 'id-unsolicited');
+	const count = net.host('client').received.length;
+	net.wire('attacker', forgedReply);
+	net.run(50);
+	t.is(drops(net, 'client', 'id-unsolicited'), before + 1);
+	t.is(net.host('client').received.length, count);
+});
