@@ -133,10 +133,14 @@ export async function runAttack(t: Topology, kind: AttackKind, o: AttackOptions 
 		let own: Uint8Array | undefined;
 		if (spec.needsOwn) {
 			const ns = namespace(t, spec.from);
-			const tap = await capture(ns, TUN_NAME, 'ip6', dir, 'own');
-			spawnSync('ip', ['netns', 'exec', ns, 'ping', '-6', '-n', '-e', String(echoId), '-c', '1', '-W', '1', S]);
-			own = (await tap.stop()).find((p) => p[6] === 60);
-			if (!own) throw new Error(`no genuine stamped answer reached ${spec.from}'s TUN`);
+			// One ping may be lost like any packet; three tries, each captured apart.
+			for (let attempt = 1; attempt <= 3 && !own; attempt++) {
+				const tap = await capture(ns, TUN_NAME, 'ip6', dir, `own-${attempt}`);
+				const r = spawnSync('ip', ['netns', 'exec', ns, 'ping', '-6', '-n', '-e', String(echoId), '-c', '1', '-W', '2', S], {encoding: 'utf8'});
+				own = (await tap.stop()).find((p) => p[6] === 60);
+				if (!own) log(`try ${attempt}: no stamped answer on ${spec.from}'s TUN (ping: ${(r.stdout.split('\n').find((l) => /transmitted/.test(l)) ?? r.stderr).trim()})`);
+			}
+			if (!own) throw new Error(`no genuine stamped answer reached ${spec.from}'s TUN in three tries`);
 			log(`${spec.from} asked S itself and kept the genuine stamped answer`);
 		}
 		const insider = spec.needsInsiderKey ? insiderKey(t, group.name) : undefined;
