@@ -33,9 +33,9 @@ import type * as M_netns_kernel from '../src/netns/kernel.js';
 import type * as M_netns_setup from '../src/netns/setup.js';
 import type {Topology} from '../src/config/topology.js';
 import {spawnSync} from 'node:child_process';
-import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
-import {dirname, join, resolve} from 'node:path';
+import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {codeKind, load} from './code.js';
 import {withRatio} from './lib.js';
@@ -58,16 +58,8 @@ type Topo = typeof M_config_topology;
 type ProbeMod = typeof M_cli_probe;
 
 /** A copy of the default topology under `prefix`, key paths made absolute (as test/helpers/testnet.ts does). */
-function topologyCopy(prefix: string, dir: string): string {
-	const json = JSON.parse(readFileSync(DEFAULT_TOPOLOGY, 'utf8')) as {prefix: string; groups: Array<{key?: string; publicKey?: string}>};
-	json.prefix = prefix;
-	for (const g of json.groups) {
-		if (g.key) g.key = resolve(dirname(DEFAULT_TOPOLOGY), g.key);
-		if (g.publicKey) g.publicKey = resolve(dirname(DEFAULT_TOPOLOGY), g.publicKey);
-	}
-	const file = join(dir, `${prefix}topology.json`);
-	writeFileSync(file, JSON.stringify(json, null, 2));
-	return file;
+function topologyCopy(topo: Topo, prefix: string, dir: string): string {
+	return topo.copyTopology(DEFAULT_TOPOLOGY, prefix, join(dir, `${prefix}topology.json`));
 }
 
 function percentile(xs: number[], p: number): number {
@@ -152,12 +144,13 @@ export const run: Bench = async () => {
 	const log = (s: string) => process.stderr.write(`${s}\n`);
 	const setup = await load<Setup>('netns/setup');
 	const kernel = await load<Kernel>('netns/kernel');
-	const {loadTopology} = await load<Topo>('config/topology');
+	const topo = await load<Topo>('config/topology');
+	const {loadTopology} = topo;
 	const probe = await load<ProbeMod>('cli/probe');
 	const dir = mkdtempSync(join(tmpdir(), 'anyguard-bench-e2e-'));
 	const tag = process.pid % 1000;
-	const kFile = topologyCopy(`k${tag}-`, dir);
-	const oFile = topologyCopy(`b${tag}-`, dir);
+	const kFile = topologyCopy(topo, `k${tag}-`, dir);
+	const oFile = topologyCopy(topo, `b${tag}-`, dir);
 	const kt = loadTopology(kFile);
 	const ot = loadTopology(oFile);
 	const quiet = {step: (s: string) => log(`    up: ${s}`), detail: () => {}};

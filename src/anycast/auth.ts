@@ -4,8 +4,8 @@
 import {createHmac, sign as edSign, verify as edVerify} from 'node:crypto';
 import {setU32} from '../wire/bytes.js';
 import {IPV6} from '../wire/ipv6.js';
-import {finalDestinationOffset} from '../wire/packet.js';
 import type {PacketInfo} from '../wire/packet.js';
+import {CLIENT_KEY_PREFIX_BYTES, deriveClientKey} from './keys.js';
 import type {KeyMaterial} from './keys.js';
 import {Alg, ID, ID_FIXED_LEN, TAG_LEN} from './option.js';
 import type {AlgId} from './option.js';
@@ -36,7 +36,9 @@ export function writeInput(info: PacketInfo, dataOff: number, out: Uint8Array, w
 	p += ID_FIXED_LEN;
 	copy(buf, info.off + IPV6.src, out, p, 16);
 	p += 16;
-	copy(buf, finalDestinationOffset(info), out, p, 16);
+	// The address the packet is delivered to, never one a Routing header names (identifier.ts refuses
+	// stamps in packets with a Routing header, so for a stamped packet the two are the same).
+	copy(buf, info.off + IPV6.dst, out, p, 16);
 	p += 16;
 	out[p++] = info.upperProto;
 	setU32(out, p, info.upperLen);
@@ -53,6 +55,32 @@ export function writePrefix(info: PacketInfo, dataOff: number, out: Uint8Array):
 
 /** Room for the largest signing input: the prefix and a whole IPv6 payload. */
 export const INPUT_MAX = PREFIX_LEN + 65535;
+
+/** Client keys derived per group key, by destination /64: bounded, least recently derived first out. */
+const derived = new WeakMap<Buffer, Map<string, Buffer>>();
+export const DERIVED_KEYS_MAX = 4096;
+
+/**
+ * The HMAC key for the packet's destination: a client's own key as it is,
+ * or, from the group key, the key derived for the destination's /64
+ * (keys.ts, deriveClientKey). Undefined when the node holds neither.
+ */
+function hmacKeyFor(keys: KeyMaterial, info: PacketInfo): Buffer | undefined {
+	if (keys.hmacClientKey) return keys.hmacClientKey;
+	const group = keys.hmacKey;
+	if (!group) return undefined;
+	let cache = derived.get(group);
+	if (!cache) derived.set(group, (cache = new Map()));
+	const dst = info.off + IPV6.dst;
+	const k = Buffer.from(info.buf.buffer, info.buf.byteOffset + dst, CLIENT_KEY_PREFIX_BYTES).toString('latin1');
+	let key = cache.get(k);
+	if (!key) {
+		if (cache.size >= DERIVED_KEYS_MAX) cache.delete(cache.keys().next().value as string);
+		key = deriveClientKey(group, info.buf, dst);
+		cache.set(k, key);
+	}
+	return key;
+}
 
 function hmacTag(key: Buffer, info: PacketInfo, dataOff: number, scratch: Uint8Array): Buffer {
 	const len = writeInput(info, dataOff, scratch, true);
@@ -78,8 +106,9 @@ export function writeTag(alg: AlgId, keys: KeyMaterial, info: PacketInfo, dataOf
 		case Alg.None:
 			return true;
 		case Alg.HmacSha256: {
-			if (!keys.hmacKey) return false;
-			const mac = hmacTag(keys.hmacKey, info, dataOff, scratch);
+			const key = hmacKeyFor(keys, info);
+			if (!key) return false;
+			const mac = hmacTag(key, info, dataOff, scratch);
 			for (let i = 0; i < TAG_LEN[Alg.HmacSha256]; i++) buf[tagOff + i] = mac[i]!;
 			return true;
 		}
@@ -103,8 +132,9 @@ export function checkTag(alg: AlgId, keys: KeyMaterial, info: PacketInfo, dataOf
 		case Alg.None:
 			return 'ok';
 		case Alg.HmacSha256: {
-			if (!keys.hmacKey) return 'no-key';
-			const mac = hmacTag(keys.hmacKey, info, dataOff, scratch);
+			const key = hmacKeyFor(keys, info);
+			if (!key) return 'no-key';
+			const mac = hmacTag(key, info, dataOff, scratch);
 			return equalConstantTime(mac, buf.subarray(tagOff), TAG_LEN[Alg.HmacSha256]) ? 'ok' : 'bad';
 		}
 		case Alg.Ed25519: {

@@ -32,7 +32,9 @@ export function locateIdentifier(info: PacketInfo): Located {
 		if (proto !== Proto.HopByHop && proto !== Proto.DestOpts) continue;
 		const start = info.extOff[i]! + 2;
 		const end = info.extOff[i]! + info.extLen[i]!;
-		const final = i === last && proto === Proto.DestOpts && !info.isFragment;
+		// The identifier travels end to end, server to client: a packet with a Routing header is
+		// addressed to someone on the way, and its stamp is misplaced whatever header holds it.
+		const final = i === last && proto === Proto.DestOpts && !info.isFragment && info.routingIndex < 0;
 		for (let pos = start; pos < end; ) {
 			const type = buf[pos]!;
 			if (type === Opt.Pad1) {
@@ -61,9 +63,10 @@ const stampInfo = new PacketInfo();
  * S302: stamps the packet in `info` (its source already the server's unicast
  * address) for `group`, at wall-clock time `nowMs`. Returns the stamped bytes
  * (in `out` when given), or null when the group's key cannot sign or the
- * packet already held an identifier.
+ * packet already held an identifier, or has a Routing header.
  */
 export function stamp(info: PacketInfo, group: Group, nowMs: number, out?: Uint8Array): Uint8Array | null {
+	if (info.routingIndex >= 0) return null; // the stamp would be misplaced (locateIdentifier)
 	const dataLen = identifierLength(group.alg);
 	const hdrLen = 4 + dataLen; // 32, 48 or 96: a multiple of 8 with the option first, no padding
 	let bytes: Uint8Array;
@@ -111,6 +114,7 @@ export interface VerifyPolicy {
 }
 
 export type VerifyFault =
+	| 'id-unsolicited'
 	| 'id-unknown-group'
 	| 'id-wrong-group'
 	| 'id-not-provisioned'
@@ -122,22 +126,32 @@ export type VerifyFault =
 /**
  * S205/S105 verification of the identifier whose option data is at `at`.
  * The cheap checks run first (group, expected S, provisioned list, key id,
- * time window, replay cache); cryptography last. `expected` is the anycast
- * address the client's flow went to, if known. Returns null when it verifies.
+ * time window, replay cache); cryptography last; then `admit`, the caller's
+ * own check of a genuine stamp, before the replay cache remembers it.
+ * `expected` is the anycast address the client's flow went to, if known.
+ * Returns null when it verifies.
  */
-export function verify(info: PacketInfo, at: number, policy: VerifyPolicy, nowMs: number, expected?: Uint8Array): VerifyFault | null {
+export function verify(info: PacketInfo, at: number, policy: VerifyPolicy, nowMs: number, expected?: Uint8Array, admit?: () => VerifyFault | null): VerifyFault | null {
 	const buf = info.buf;
 	const group = policy.groups.find(buf, at + ID.anycast);
 	if (!group) return expected && !addrEquals(buf, at + ID.anycast, expected, 0) ? 'id-wrong-group' : 'id-unknown-group';
 	if (expected && !addrEquals(buf, at + ID.anycast, expected, 0)) return 'id-wrong-group';
 	if (policy.provisioned && !policy.groups.isServer(group, buf, info.off + IPV6.src)) return 'id-not-provisioned';
 	if (buf[at + ID.alg] !== group.alg || buf[at + ID.keyId] !== group.keyId) return 'id-bad-key';
-	const age = nowMs - identifierTimestamp(buf, at);
+	const timestamp = identifierTimestamp(buf, at);
+	const age = nowMs - timestamp;
 	if (age > policy.windowMs || age < -policy.windowMs) return 'id-stale';
 	const tag = buf.subarray(at + ID.tag, at + identifierLength(group.alg));
-	if (policy.replay && tag.length > 0 && policy.replay.has(tag, nowMs)) return 'id-replayed';
+	if (policy.replay && tag.length > 0) {
+		if (policy.replay.has(tag, nowMs)) return 'id-replayed';
+		// The cache gave up entries still in the window: stamps as old as those are refused as stale.
+		if (timestamp <= policy.replay.floor) return 'id-stale';
+	}
 	const result = checkTag(group.alg, group.keys, info, at, scratch);
 	if (result !== 'ok') return result === 'no-key' ? 'id-bad-key' : 'id-bad-tag';
-	if (policy.replay && tag.length > 0) policy.replay.add(tag, identifierTimestamp(buf, at), nowMs);
+	// A genuine stamp the caller still refuses (an answer nobody asked for) is not remembered.
+	const refused = admit?.();
+	if (refused) return refused;
+	if (policy.replay && tag.length > 0) policy.replay.add(tag, timestamp, nowMs);
 	return null;
 }

@@ -1,11 +1,11 @@
 // Key files named in the topology. A missing, unreadable or malformed key
 // stops the node before it starts, with an error that names the file.
-import {createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes} from 'node:crypto';
+import {createPrivateKey, createPublicKey, generateKeyPairSync, hkdfSync, randomBytes} from 'node:crypto';
 import type {KeyObject} from 'node:crypto';
 import {readFileSync} from 'node:fs';
 import type {AlgName} from './option.js';
 
-export type KeyErrorCode = 'key-missing' | 'key-unreadable' | 'key-malformed';
+export type KeyErrorCode = 'key-missing' | 'key-unreadable' | 'key-malformed' | 'key-role';
 
 export class KeyError extends Error {
 	override readonly name = 'KeyError';
@@ -24,11 +24,29 @@ export const HMAC_KEY_MAX = 64;
 
 /** What a node holds for one anycast group. */
 export interface KeyMaterial {
+	/** The HMAC group key (servers and the boundary router): it signs and verifies for any destination. */
 	hmacKey?: Buffer;
+	/** A client's HMAC key, derived from the group key for the client's /64: it verifies answers to that /64 only. */
+	hmacClientKey?: Buffer;
 	/** Ed25519 private key (servers). */
 	privateKey?: KeyObject;
 	/** Ed25519 public key (boundary routers and clients: a trust anchor). */
 	publicKey?: KeyObject;
+}
+
+/** The part of a destination address a client key is derived for: its /64, the subnet (RFC 7421). */
+export const CLIENT_KEY_PREFIX_BYTES = 8;
+const CLIENT_KEY_SALT = Buffer.from('anyguard-client-key-v1');
+
+/**
+ * The HMAC key for answers to the /64 of the address at addr[off..off+16):
+ * HKDF-SHA256 (RFC 5869) of the group key, info = the /64. A client holds
+ * the key of its own /64 only, so it can check answers to itself and forge
+ * none to anybody else; the servers and the boundary router, holding the
+ * group key, derive it for each response's destination.
+ */
+export function deriveClientKey(groupKey: Buffer, addr: Uint8Array, off = 0): Buffer {
+	return Buffer.from(hkdfSync('sha256', groupKey, CLIENT_KEY_SALT, addr.subarray(off, off + CLIENT_KEY_PREFIX_BYTES), 32));
 }
 
 function read(file: string): string {
@@ -69,22 +87,29 @@ export function loadEd25519(file: string, kind: 'private' | 'public'): KeyObject
 }
 
 /**
- * Loads what a node of the given kind needs for an algorithm: servers sign,
- * verifiers verify. `file` names the HMAC key, the Ed25519 private key
- * (signer) or the Ed25519 public key (verifier). A verifier given a private
- * key derives the public one.
+ * Loads what a node of the given kind needs for an algorithm: signers
+ * (servers) sign; verifiers verify; a client verifies with its own HMAC key.
+ * `file` names the HMAC group key, a client's derived HMAC key, the Ed25519
+ * private key (signer) or the Ed25519 public key (verifier). A verifier is
+ * never handed a private key: a file that holds one is refused before it
+ * is parsed (key-role).
  */
-export function loadKeyMaterial(alg: AlgName, file: string | undefined, use: 'sign' | 'verify'): KeyMaterial {
+export function loadKeyMaterial(alg: AlgName, file: string | undefined, use: 'sign' | 'verify' | 'client'): KeyMaterial {
 	if (alg === 'none') return {};
 	if (file === undefined) throw new KeyError('key-missing', '(none)', `algorithm ${alg} needs a key file`);
-	if (alg === 'hmac-sha256') return {hmacKey: loadHmacKey(file)};
+	if (alg === 'hmac-sha256') return use === 'client' ? {hmacClientKey: loadHmacKey(file)} : {hmacKey: loadHmacKey(file)};
 	if (use === 'sign') {
 		const privateKey = loadEd25519(file, 'private');
 		return {privateKey, publicKey: createPublicKey(privateKey)};
 	}
 	const pem = read(file);
-	if (pem.includes('PRIVATE KEY')) return {publicKey: createPublicKey(loadEd25519(file, 'private'))};
+	if (pem.includes('PRIVATE KEY')) throw new KeyError('key-role', file, 'holds a private key, but this node only verifies: give it the public key (the group\'s publicKey)');
 	return {publicKey: loadEd25519(file, 'public')};
+}
+
+/** A client key file's contents: the key derived from `groupKey` for the /64 of `addr`. */
+export function clientKeyText(groupKey: Buffer, addr: Uint8Array, label: string): string {
+	return `# anyguard HMAC-SHA256 client key: ${label}\n${deriveClientKey(groupKey, addr).toString('hex')}\n`;
 }
 
 /** New key files' contents for `alg`: [secret or private key, public key (ed25519 only)]. */

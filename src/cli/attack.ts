@@ -1,6 +1,6 @@
 // `anyguard attack <kind>`: one row of the attack table against the running
 // network. The client pings S with a known echo identifier; the attacker (or
-// terminal-a) forges responses to that flow and its node sends them; the
+// terminal-a) forges responses to that flow and puts them on its wire; the
 // drop counters say where each was stopped. Replays need genuine stamped
 // responses: an eavesdropper's copy is taken with tcpdump on the client's
 // link (the lab grants the attacker that view), and the attacker's own
@@ -15,7 +15,7 @@ import type {Group} from '../anycast/group.js';
 import {keyPath} from '../config/topology.js';
 import type {Topology} from '../config/topology.js';
 import {injectPackets, queryStatus} from '../node/control.js';
-import {ATTACKS, craft} from '../roles/attacker.js';
+import {ATTACKS, craft, stopped} from '../roles/attacker.js';
 import type {AttackKind, AttackSpec} from '../roles/attacker.js';
 import {TUN_NAME, files, linkIfname, namespace, stateDir, underlayAddress} from '../netns/names.js';
 import {parseAddr} from '../util/addr.js';
@@ -66,12 +66,21 @@ function innerPackets(frames: Uint8Array[]): Uint8Array[] {
 	return frames.filter((f) => f.length > 48 + 40 && f[6] === 17).map((f) => f.slice(48));
 }
 
-/** A signing key of another group than `S`'s, which the attacker holds (a compromised server of another service). */
-function stolenKey(t: Topology, S: string): Group | undefined {
+/** A signing key the attacker holds (a compromised server of another service), of a group other than `S`'s when S is given. */
+function stolenKey(t: Topology, S?: string): Group | undefined {
 	const attacker = t.nodes.find((n) => n.role === 'attacker');
 	const g = t.groups.find((x) => attacker?.groups?.includes(x.name) && x.key && x.anycast !== S);
 	if (!g?.key) return undefined;
 	return {anycast: parseAddr(g.anycast), alg: ALG_BY_NAME[g.alg], keyId: g.keyId, keys: loadKeyMaterial(g.alg, keyPath(t, g.key), 'sign'), servers: []};
+}
+
+/** Group `name` as terminal-a holds it: its own client key (HMAC) or the public key (Ed25519), all an insider has. */
+function insiderKey(t: Topology, name: string): Group {
+	const terminal = t.nodes.find((n) => n.name === 'terminal-a');
+	const g = t.groups.find((x) => x.name === name)!;
+	const file = g.alg === 'hmac-sha256' ? terminal?.keys?.[name] : g.publicKey;
+	if (!terminal || !file) throw new Error(`terminal-a holds no key of group ${name}`);
+	return {anycast: parseAddr(g.anycast), alg: ALG_BY_NAME[g.alg], keyId: g.keyId, keys: loadKeyMaterial(g.alg, keyPath(t, file), g.alg === 'hmac-sha256' ? 'client' : 'verify'), servers: []};
 }
 
 function pingStats(output: string): {transmitted: number; received: number; duplicates: number} {
@@ -86,14 +95,16 @@ export async function runAttack(t: Topology, kind: AttackKind, o: AttackOptions 
 	const count = o.count ?? 5;
 	const echoId = o.echoId ?? 0x4242;
 	const client = t.nodes.find((n) => n.role === 'client')!;
-	const group = t.groups.find((g) => client.groups?.[0] === g.name) ?? t.groups[0]!;
+	const stolen = spec.needsStolenKey ? stolenKey(t, spec.victimGroup === 'stolen' ? undefined : (t.groups.find((g) => client.groups?.[0] === g.name) ?? t.groups[0]!).anycast) : undefined;
+	if (spec.needsStolenKey && !stolen) throw new Error('the attacker holds no key of another group (topology: attacker.groups)');
+	const group = spec.victimGroup === 'stolen' ? t.groups.find((g) => parseAddr(g.anycast).every((b, i) => b === stolen!.anycast[i]))! : (t.groups.find((g) => client.groups?.[0] === g.name) ?? t.groups[0]!);
 	const S = group.anycast;
 	const from = t.nodes.find((n) => n.name === spec.from);
 	if (!from?.host) throw new Error(`the topology has no ${spec.from} with a host address`);
 	const server = t.nodes.find((n) => n.name === group.servers[0])!;
 	const dir = mkdtempSync(join(tmpdir(), 'anyguard-attack-'));
 	try {
-		const before = (await queryStatus(files.socket(state, spec.droppedAt))).counters.drops[spec.reason];
+		const before = stopped(spec, await queryStatus(files.socket(state, spec.droppedAt)));
 		const clientNs = namespace(t, client.name);
 		const clientLink = t.links.find((l) => l.a === client.name || l.b === client.name)!;
 		const clientPeer = clientLink.a === client.name ? clientLink.b : clientLink.a;
@@ -122,14 +133,17 @@ export async function runAttack(t: Topology, kind: AttackKind, o: AttackOptions 
 		let own: Uint8Array | undefined;
 		if (spec.needsOwn) {
 			const ns = namespace(t, spec.from);
-			const tap = await capture(ns, TUN_NAME, 'ip6', dir, 'own');
-			spawnSync('ip', ['netns', 'exec', ns, 'ping', '-6', '-n', '-e', String(echoId), '-c', '1', '-W', '1', S]);
-			own = (await tap.stop()).find((p) => p[6] === 60);
-			if (!own) throw new Error(`no genuine stamped answer reached ${spec.from}'s TUN`);
+			// One ping may be lost like any packet; three tries, each captured apart.
+			for (let attempt = 1; attempt <= 3 && !own; attempt++) {
+				const tap = await capture(ns, TUN_NAME, 'ip6', dir, `own-${attempt}`);
+				const r = spawnSync('ip', ['netns', 'exec', ns, 'ping', '-6', '-n', '-e', String(echoId), '-c', '1', '-W', '2', S], {encoding: 'utf8'});
+				own = (await tap.stop()).find((p) => p[6] === 60);
+				if (!own) log(`try ${attempt}: no stamped answer on ${spec.from}'s TUN (ping: ${(r.stdout.split('\n').find((l) => /transmitted/.test(l)) ?? r.stderr).trim()})`);
+			}
+			if (!own) throw new Error(`no genuine stamped answer reached ${spec.from}'s TUN in three tries`);
 			log(`${spec.from} asked S itself and kept the genuine stamped answer`);
 		}
-		const stolen = spec.needsStolenKey ? stolenKey(t, S) : undefined;
-		if (spec.needsStolenKey && !stolen) throw new Error('the attacker holds no key of another group (topology: attacker.groups)');
+		const insider = spec.needsInsiderKey ? insiderKey(t, group.name) : undefined;
 		const packets = craft(kind, {
 			client: parseAddr(client.host!.address),
 			anycast: parseAddr(S),
@@ -141,12 +155,13 @@ export async function runAttack(t: Topology, kind: AttackKind, o: AttackOptions 
 			...(stolen ? {stolen} : {}),
 			...(genuine ? {genuine} : {}),
 			...(own ? {own} : {}),
+			...(insider ? {insider} : {}),
 		});
 		const result = await injectPackets(files.socket(state, spec.from), packets);
 		log(`${spec.from} sent ${result.injected} forged packets (${spec.summary})`);
 		await victimDone;
 		await sleep(200);
-		const after = (await queryStatus(files.socket(state, spec.droppedAt))).counters.drops[spec.reason];
+		const after = stopped(spec, await queryStatus(files.socket(state, spec.droppedAt)));
 		return {kind, spec, sent: result.injected, dropped: after - before, victim: {...pingStats(output), output}};
 	} finally {
 		rmSync(dir, {recursive: true, force: true});

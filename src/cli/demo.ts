@@ -7,13 +7,17 @@ import {rmSync, writeFileSync, readFileSync} from 'node:fs';
 import type {Topology} from '../config/topology.js';
 import {queryStatus} from '../node/control.js';
 import {files, namespace, stateDir} from '../netns/names.js';
-import {ATTACKS} from '../roles/attacker.js';
+import {ATTACKS, held} from '../roles/attacker.js';
 import type {AttackKind} from '../roles/attacker.js';
 import {runAttack} from './attack.js';
 import {watchProbe} from './probe.js';
 import {selfCommand} from '../netns/setup.js';
 
-const SHOWN: AttackKind[] = ['no-id', 'forged-tag', 'forged-tag-inside', 'wrong-group', 'replay', 'replay-other-client', 'spoof-server', 'insider-src-s', 'insider-claim', 'misplaced-id'];
+const SHOWN: AttackKind[] = [
+	'no-id', 'forged-tag', 'forged-tag-inside', 'wrong-group', 'replay', 'replay-other-client', 'spoof-server', 'insider-src-s', 'insider-claim', 'misplaced-id',
+	// issue 12
+	'nested-fragment', 'from-s-no-flow', 'forged-unreachable', 'forged-ptb', 'reflection', 'routing-header-moved', 'insider-forged-stamp', 'stolen-key-unprovisioned', 'bfd-flood',
+];
 
 export async function runDemo(t: Topology, o: {stateRoot?: string; out?: (line: string) => void} = {}): Promise<boolean> {
 	const say = o.out ?? ((line: string) => console.log(line));
@@ -40,9 +44,10 @@ export async function runDemo(t: Topology, o: {stateRoot?: string; out?: (line: 
 	say('\n2. Pretenders: each forged response, and where it was dropped');
 	for (const kind of SHOWN) {
 		const r = await runAttack(t, kind, {count: 3, ...(o.stateRoot ? {stateRoot: o.stateRoot} : {})});
-		const held = r.dropped === r.sent && r.victim.duplicates === 0;
-		ok &&= held;
-		say(`   ${held ? '✔' : '✘'} ${kind.padEnd(20)} ${ATTACKS[kind].summary}: ${r.dropped}/${r.sent} dropped at ${r.spec.droppedAt} (${r.spec.reason}); the victim got ${r.victim.received}/${r.victim.transmitted} genuine replies`);
+		const stoppedAll = held(r.spec, r.sent, r.dropped) && r.victim.duplicates === 0;
+		ok &&= stoppedAll;
+		const where = r.spec.bound ? `${r.dropped}/${r.sent} turned away at ${r.spec.droppedAt} (${r.spec.bound} stays bounded)` : `${r.dropped}/${r.sent} dropped at ${r.spec.droppedAt} (${r.spec.reason})`;
+		say(`   ${stoppedAll ? '✔' : '✘'} ${kind.padEnd(24)} ${ATTACKS[kind].summary}: ${where}; the victim got ${r.victim.received}/${r.victim.transmitted} genuine replies`);
 	}
 
 	const nearest = group.servers[0]!;

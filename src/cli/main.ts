@@ -4,11 +4,14 @@ import {readFileSync, writeFileSync, existsSync, rmSync} from 'node:fs';
 import {fileURLToPath} from 'node:url';
 import {parseArgs} from 'node:util';
 import type {ParseArgsConfig} from 'node:util';
-import {KeyError, generateKeyText} from '../anycast/keys.js';
+import {KeyError, clientKeyText, generateKeyText, loadHmacKey} from '../anycast/keys.js';
+import {formatAddr, parseAddr} from '../util/addr.js';
 import {TopologyError, loadTopology} from '../config/topology.js';
 import {IoError} from '../io/types.js';
 import {files, stateDir} from '../netns/names.js';
 import {SetupError, down, up} from '../netns/setup.js';
+import {StateDirError} from '../util/statedir.js';
+import type {AttackSpec} from '../roles/attacker.js';
 import {readPcap, isWireError} from '../wire/index.js';
 import {describePacket} from './format.js';
 
@@ -39,6 +42,8 @@ processes (started by up):
 tools:
   probe <address> [--interval MS] [--count N]   DNS "TXT whoami.anyguard" every MS ms; a JSON line per query
   keygen <hmac-sha256|ed25519> <file>   write a new group key (ed25519: also <file>.pub)
+  keygen client <group key> <address> <file>
+                                        write the HMAC key a client verifies with: derived for the address's /64
   decode <file.pcap | file.hex | hex>   print each IPv6 packet, one line each
   wireshark install [--dir DIR]         copy the identifier's dissector into Wireshark's plugin folder
   help                                  this text
@@ -106,6 +111,21 @@ function decode(argv: string[]): number {
 }
 
 function keygen(argv: string[]): number {
+	if (argv[0] === 'client') {
+		// A client's HMAC key: derived from the group key for the /64 of the client's address.
+		const {positionals} = args(argv.slice(1), {}, [3, 3]);
+		const [groupFile, address, file] = positionals as [string, string, string];
+		let addr: Uint8Array;
+		try {
+			addr = parseAddr(address);
+		} catch {
+			throw new UsageError(`${address} is not an IPv6 address`);
+		}
+		const prefix = formatAddr(Uint8Array.from([...addr.subarray(0, 8), 0, 0, 0, 0, 0, 0, 0, 0]));
+		writeFileSync(file, clientKeyText(loadHmacKey(groupFile), addr, `${prefix}/64, derived from ${groupFile}`), {mode: 0o600});
+		console.log(`wrote ${file}: the client key for ${prefix}/64`);
+		return 0;
+	}
 	const {positionals} = args(argv, {}, [2, 2]);
 	const [alg, file] = positionals as [string, string];
 	if (alg !== 'hmac-sha256' && alg !== 'ed25519') throw new UsageError(`unknown algorithm ${alg}: hmac-sha256 or ed25519`);
@@ -214,9 +234,10 @@ async function main(argv: string[]): Promise<number> {
 		}
 		case 'attack': {
 			const {positionals, values} = args(rest, {...stateOption, topology: {type: 'string'}, count: {type: 'string'}, list: {type: 'boolean'}}, [0, 1]);
-			const {ATTACKS, isAttackKind} = await import('../roles/attacker.js');
+			const {ATTACKS, held, isAttackKind} = await import('../roles/attacker.js');
 			if (values.list || positionals.length === 0) {
-				for (const [kind, spec] of Object.entries(ATTACKS)) console.log(`${kind.padEnd(22)} from ${spec.from.padEnd(10)} dropped by ${spec.droppedAt.padEnd(8)} (${spec.reason}): ${spec.summary}`);
+				for (const [kind, spec] of Object.entries(ATTACKS) as Array<[string, AttackSpec]>)
+					console.log(`${kind.padEnd(24)} from ${spec.from.padEnd(10)} dropped by ${spec.droppedAt.padEnd(8)} (${spec.bound ? `${spec.reason}: ${spec.bound}` : spec.reason}): ${spec.summary}`);
 				return 0;
 			}
 			const kind = positionals[0]!;
@@ -230,7 +251,7 @@ async function main(argv: string[]): Promise<number> {
 			});
 			console.log(`${kind}: ${r.dropped} of ${r.sent} forged packets dropped at ${r.spec.droppedAt} (${r.spec.reason})`);
 			console.log(`victim: ${r.victim.transmitted} pings, ${r.victim.received} genuine replies, ${r.victim.duplicates} duplicates`);
-			return r.dropped === r.sent && r.victim.duplicates === 0 ? 0 : 1;
+			return held(r.spec, r.sent, r.dropped) && r.victim.duplicates === 0 ? 0 : 1;
 		}
 		case 'demo': {
 			const {values} = args(rest, {...stateOption, topology: {type: 'string'}}, [0, 0]);
@@ -301,7 +322,7 @@ main(process.argv.slice(2)).then(
 		if (code >= 0) process.exitCode = code;
 	},
 	(error: unknown) => {
-		if (error instanceof UsageError || error instanceof TopologyError || error instanceof KeyError || error instanceof SetupError || error instanceof IoError) {
+		if (error instanceof UsageError || error instanceof TopologyError || error instanceof KeyError || error instanceof SetupError || error instanceof IoError || error instanceof StateDirError) {
 			process.stderr.write(`anyguard: ${error.message}\n`);
 			process.exitCode = 2;
 		} else {

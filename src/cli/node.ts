@@ -1,8 +1,8 @@
 // `anyguard node <name>`: one role process, attached to its namespace's TUN
 // and to one UDP link per topology link. `anyguard up` starts one of these
 // in each namespace, under a supervisor.
-import {mkdirSync} from 'node:fs';
 import {monitorEventLoopDelay} from 'node:perf_hooks';
+import {privateDir} from '../util/statedir.js';
 import {loadTopology} from '../config/topology.js';
 import {openTun} from '../io/tun.js';
 import {openUdpLink} from '../io/udp-link.js';
@@ -90,8 +90,20 @@ function loopDelayMonitor(): () => LoopDelay {
 	};
 }
 
+/** Sends raw bytes out of the link the route to their destination takes (or the first link), unparsed. */
+function onWire(stack: ReturnType<typeof buildStack>, bytes: Uint8Array): boolean {
+	const links = [...stack.node.ports.values()].filter((p) => p.kind === 'link');
+	let port = links[0];
+	if (bytes.length >= 40) {
+		const index = stack.node.routes.lookup(bytes, 24, 0);
+		const nh = index >= 0 ? stack.node.routes.nextHop(index) : undefined;
+		if (nh?.kind !== 'local' && nh?.link) port = stack.node.ports.get(nh.link) ?? port;
+	}
+	return port ? port.transmit(bytes, 0, bytes.length) : false;
+}
+
 export async function runNode(options: NodeProcessOptions): Promise<void> {
-	mkdirSync(options.state, {recursive: true});
+	privateDir(options.state);
 	const t = loadTopology(options.topology);
 	const log = createLogger(options.node, {file: files.log(options.state, options.node), level: options.level ?? 'info'});
 	const started = Date.now();
@@ -157,13 +169,16 @@ export async function runNode(options: NodeProcessOptions): Promise<void> {
 		status: () => nodeStatus(stack, started, ioStats, loop),
 		tap,
 		tracer: tracer.current,
-		// Forged traffic for the attack drills, into the pipeline as if the host had sent it: the attacker and the insider terminals only.
+		// Forged traffic for the attack drills: the attacker and the insider terminals own their devices, so
+		// what they forge goes straight onto their wire, past their own node (the first node of ours to parse
+		// it is the neighbour), out of the link the route to its destination takes, or their first link.
 		...(stack.spec.role === 'attacker' || stack.spec.role === 'terminal'
 			? {
 					inject: (packets: Uint8Array[]) => {
-						for (const p of packets) stack.node.receive(host, p, 0, p.length);
-						log.debug('injected', {packets: packets.length});
-						return packets.length;
+						let sent = 0;
+						for (const p of packets) if (onWire(stack, p)) sent++;
+						log.debug('injected', {packets: packets.length, sent});
+						return sent;
 					},
 				}
 			: {}),

@@ -1,7 +1,7 @@
 // `anyguard status [node]`: what every node of a running network is doing,
 // read from the control sockets. Tables for people, --json for scripts.
 import {queryStatus} from '../node/control.js';
-import type {NodeStatus} from '../node/status.js';
+import type {BoundStatus, NodeStatus} from '../node/status.js';
 import {DROP_REASONS} from '../node/drop.js';
 import type {Topology} from '../config/topology.js';
 import {files, stateDir} from '../netns/names.js';
@@ -78,10 +78,17 @@ export function render(snap: Snapshot, o: StatusOptions = {}): string {
 			}),
 		),
 	);
-	const tables = snap.flatMap(({name, status}) =>
-		status?.tables ? [[name, String(status.tables.flows), String(status.tables.flowEvictions), String(status.tables.flowsExpired), String(status.tables.replay), String(status.tables.replayEvictions)]] : [],
-	);
-	if (tables.length > 0) out.push('', 'CLIENT TABLES (bounded; evictions counted)', table(['node', 'flows', 'evicted', 'expired', 'replay cache', 'evicted'], tables));
+	// One column per kind of bounded table (the reassemblers of a node summed): entries/capacity, then what
+	// gave way (-n) and what was turned away (!n). --json has each table apart.
+	const kinds = ['flows', 'replay cache', 'bfd sessions', 'ripng routes', 'pmtu', 'reassembly'];
+	const cell = (bs: BoundStatus[]) => {
+		if (bs.length === 0) return '';
+		const sum = (f: (b: BoundStatus) => number) => bs.reduce((n, b) => n + f(b), 0);
+		const [evicted, refused] = [sum((b) => b.evicted), sum((b) => b.refused)];
+		return `${sum((b) => b.size)}/${sum((b) => b.capacity)}${evicted ? ` -${evicted}` : ''}${refused ? ` !${refused}` : ''}`;
+	};
+	const boundRows = snap.flatMap(({name, status}) => (status?.bounds ? [[name, ...kinds.map((k) => cell(status.bounds.filter((b) => b.table === k || b.table.startsWith(`${k} `))))]] : []));
+	if (boundRows.length > 0) out.push('', 'BOUNDS (entries/capacity, -evicted, !refused)', table(['node', ...kinds], boundRows));
 	for (const {name, status} of snap) {
 		if (!status || (!o.node && status.role !== 'boundary' && status.role !== 'client')) continue;
 		out.push('', `ROUTES ${name}   (* selected; an anycast prefix's selected route is the nearest server)   ${status.routeChanges} changes`);

@@ -20,7 +20,7 @@ function stamp(): string {
 }
 
 export function runSupervisor(o: SuperviseOptions): void {
-	writeFileSync(files.supervisorPid(o.state, o.node), `${process.pid}\n`);
+	writeFileSync(files.supervisorPid(o.state, o.node), `${process.pid}\n`, {mode: 0o600});
 	let child: ChildProcess | undefined;
 	let stopping = false;
 	let starts = 0;
@@ -33,7 +33,7 @@ export function runSupervisor(o: SuperviseOptions): void {
 		starts++;
 		const [exe, ...args] = selfCommand();
 		child = spawn(exe!, [...args, 'node', o.node, '--topology', o.topology, '--state', o.state], {stdio: ['ignore', 'inherit', 'inherit']});
-		writeFileSync(files.pid(o.state, o.node), `${child.pid}\n`);
+		writeFileSync(files.pid(o.state, o.node), `${child.pid}\n`, {mode: 0o600});
 		console.log(`${stamp()} supervise ${o.node}: started role process ${child.pid} (start ${starts})`);
 		child.on('exit', (code, signal) => {
 			rmSync(files.pid(o.state, o.node), {force: true});

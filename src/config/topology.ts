@@ -1,7 +1,7 @@
 // The topology file: the single source of truth for the setup scripts and
 // the role processes. JSON, validated here with errors that name the file and
 // the field.
-import {readFileSync} from 'node:fs';
+import {readFileSync, writeFileSync} from 'node:fs';
 import {dirname, isAbsolute, resolve} from 'node:path';
 import {z} from 'zod';
 import {AddrError, parseAddr, parsePrefix} from '../util/addr.js';
@@ -47,6 +47,8 @@ const groupSchema = z.strictObject({
 	publicKey: z.string().optional(),
 	/** Names of the server nodes that hold S: the provisioned list. */
 	servers: z.array(name).min(1),
+	/** alg "none" only: the operator knows anyone can forge this group's bare identifier (the patent's own scheme, for comparison). */
+	unauthenticated: z.literal(true).optional(),
 });
 
 const rate = z.strictObject({
@@ -70,6 +72,11 @@ const nodeSchema = z.strictObject({
 		.optional(),
 	/** Servers: groups whose S they hold. Clients and terminals: groups whose responses they verify. Attacker: groups whose keys it stole (for the wrong-group attack). */
 	groups: z.array(name).optional(),
+	/**
+	 * Clients and terminals: for each HMAC group they verify, the file of the key
+	 * derived for their /64 (anyguard keygen client). They never hold the group key.
+	 */
+	keys: z.record(z.string(), z.string()).optional(),
 	/** Boundary router: neighbours on the outside; every other link is inside. */
 	outside: z.array(name).optional(),
 	/** Boundary router: the server network's prefixes, for ingress filtering. */
@@ -182,19 +189,27 @@ function fieldPath(path: readonly PropertyKey[]): string {
 	return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('');
 }
 
+export interface TopologyChecks {
+	/**
+	 * Check the key roles (docs/protocol.md §3). Default true; `down` turns it
+	 * off, so that a network brought up under older rules can still be removed.
+	 */
+	keyRoles?: boolean;
+}
+
 /** Validates a parsed topology; `file` names it in errors. */
-export function parseTopology(json: unknown, file: string): Topology {
+export function parseTopology(json: unknown, file: string, checks: TopologyChecks = {}): Topology {
 	const result = topologySchema.safeParse(json);
 	if (!result.success) {
 		const issue = result.error.issues[0]!;
 		throw new TopologyError(file, fieldPath(issue.path), issue.message);
 	}
 	const t: Topology = {...result.data, file, dir: dirname(resolve(file))};
-	crossCheck(t);
+	crossCheck(t, checks.keyRoles ?? true);
 	return t;
 }
 
-export function loadTopology(file: string): Topology {
+export function loadTopology(file: string, checks: TopologyChecks = {}): Topology {
 	let text: string;
 	try {
 		text = readFileSync(file, 'utf8');
@@ -207,7 +222,25 @@ export function loadTopology(file: string): Topology {
 	} catch (error) {
 		throw new TopologyError(file, '', `not valid JSON: ${(error as Error).message}`);
 	}
-	return parseTopology(json, file);
+	return parseTopology(json, file, checks);
+}
+
+/**
+ * Writes a copy of topology file `source` to `file` with `prefix` and every
+ * key path (groups' and nodes') made absolute, so the copy loads from
+ * anywhere: tests and benchmarks run the default network under their own prefix.
+ */
+export function copyTopology(source: string, prefix: string, file: string): string {
+	const json = JSON.parse(readFileSync(source, 'utf8')) as {prefix: string; groups: Array<{key?: string; publicKey?: string}>; nodes: Array<{keys?: Record<string, string>}>};
+	json.prefix = prefix;
+	const absolute = (p: string) => (isAbsolute(p) ? p : resolve(dirname(source), p));
+	for (const g of json.groups) {
+		if (g.key) g.key = absolute(g.key);
+		if (g.publicKey) g.publicKey = absolute(g.publicKey);
+	}
+	for (const n of json.nodes) for (const k of Object.keys(n.keys ?? {})) n.keys![k] = absolute(n.keys![k]!);
+	writeFileSync(file, JSON.stringify(json, null, 2));
+	return file;
 }
 
 /** A key path named in the topology, resolved against the topology file's folder. */
@@ -224,7 +257,7 @@ function prefixesOverlap(a: Uint8Array, aLen: number, b: Uint8Array, bLen: numbe
 	return true;
 }
 
-function crossCheck(t: Topology): void {
+function crossCheck(t: Topology, keyRoles: boolean): void {
 	const fail = (field: string, reason: string): never => {
 		throw new TopologyError(t.file, field, reason);
 	};
@@ -295,5 +328,38 @@ function crossCheck(t: Topology): void {
 			for (const [j, o] of (n.outside ?? []).entries()) if (!neighbours(n.name).includes(o)) fail(`${at}.outside[${j}]`, `${o} is not a neighbour of ${n.name}`);
 		} else if (n.outside || n.inside) fail(`${at}`, 'only a boundary router has inside/outside');
 		if (n.health && n.role !== 'server') fail(`${at}.health`, 'only servers have a health check');
+		if (keyRoles) checkKeyRoles(t, n, at, groups, fail);
 	});
+}
+
+/**
+ * Key roles (docs/protocol.md §3): holding what verifies must never be
+ * enough to forge. The group's signing key (the HMAC group key, the Ed25519
+ * private key) is for its servers, and for HMAC also the boundary router;
+ * clients and terminals verify with their own derived HMAC key or the
+ * Ed25519 public key. A configuration that would hand a verifier more is
+ * refused here, before any key is read.
+ */
+function checkKeyRoles(t: Topology, n: TopologyNode, at: string, groups: Map<string, TopologyGroup>, fail: (field: string, reason: string) => never): void {
+	const verifier = n.role === 'client' || n.role === 'terminal';
+	for (const [j, gname] of (n.groups ?? []).entries()) {
+		const g = groups.get(gname)!;
+		if (g.alg === 'none' && verifier && !g.unauthenticated)
+			fail(`${at}.groups[${j}]`, `group ${gname} uses alg "none": anyone can forge its bare identifier; set "unauthenticated": true on the group to accept that`);
+		if (g.alg === 'ed25519' && (verifier || n.role === 'boundary') && !g.publicKey)
+			fail(`${at}.groups[${j}]`, `${n.name} verifies ed25519 group ${gname}, which has no publicKey: a verifier holds the public key only, never the private one`);
+		if (g.alg === 'hmac-sha256' && verifier) {
+			const file = n.keys?.[gname];
+			if (!file)
+				fail(`${at}.keys`, `${n.name} verifies HMAC group ${gname} and needs its own client key ("keys": {"${gname}": FILE}, made with anyguard keygen client ${g.key ?? 'GROUPKEY'} ${n.host?.address ?? 'ADDRESS'} FILE): the group key would let it forge answers to everybody`);
+			if (g.key && keyPath(t, file) === keyPath(t, g.key)) fail(`${at}.keys.${gname}`, `${file} is group ${gname}'s own key; a ${n.role} gets the key derived for its /64 (anyguard keygen client)`);
+		}
+	}
+	for (const gname of Object.keys(n.keys ?? {})) {
+		const g = groups.get(gname);
+		if (!verifier) fail(`${at}.keys`, `only clients and terminals hold client keys; a ${n.role} does not`);
+		if (!g) fail(`${at}.keys.${gname}`, `no group named ${gname}`);
+		if (g.alg !== 'hmac-sha256') fail(`${at}.keys.${gname}`, `group ${gname} is ${g.alg}: client keys are for HMAC groups`);
+		if (!(n.groups ?? []).includes(gname)) fail(`${at}.keys.${gname}`, `${n.name} does not verify group ${gname} (not in its groups)`);
+	}
 }

@@ -29,6 +29,8 @@ export interface NativeModule {
 	Tun: new (name: string, batch: number, callback: Callback) => NativeHandle;
 	Udp: new (local: string, ifname: string, port: number, peer: string, peerPort: number, batch: number, slot: number, bufBytes: number, callback: Callback, gso?: boolean) => NativeHandle;
 	counterCount: number;
+	/** SO_PEERCRED: the uid at the other end of a Unix-domain socket, or -1. */
+	peerUid: (fd: number) => number;
 }
 
 /** Where npm install (node-gyp) puts the addon; the same relative path from src/io and dist/io. */
@@ -49,6 +51,18 @@ export function loadNative(): NativeModule {
 		}
 	}
 	throw new IoError('addon-missing', `the I/O addon ${ADDON_PATH} does not load (${loadError}); build it with \`npm install\` or \`npx node-gyp rebuild\``);
+}
+
+/**
+ * The uid of the process at the other end of a Unix-domain socket
+ * connection (SO_PEERCRED), or -1 when it cannot be told (no addon, no
+ * descriptor): callers refuse what they would give the owner only.
+ */
+export function peerUid(socket: object): number {
+	// Node keeps the descriptor of a Unix-domain socket on its (undocumented, long stable) handle.
+	const fd = (socket as {_handle?: {fd?: number} | null})._handle?.fd;
+	if (typeof fd !== 'number' || fd < 0 || !nativeAvailable()) return -1;
+	return loadNative().peerUid(fd);
 }
 
 /** True when the addon loads. */

@@ -3,12 +3,13 @@
 // DNS service on the servers, and the link from the host's root namespace to
 // the client. Every step is an external command, shown as it runs.
 import {spawn, spawnSync} from 'node:child_process';
-import {existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
+import {existsSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
+import {privateDir, trustedDir} from '../util/statedir.js';
 import {join, resolve} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {queryStatus} from '../node/control.js';
 import type {NodeStatus} from '../node/status.js';
-import {KeyError} from '../anycast/keys.js';
+import {KeyError, deriveClientKey, loadHmacKey} from '../anycast/keys.js';
 import {TopologyError, keyPath, loadTopology} from '../config/topology.js';
 import {buildStack} from '../node/stack.js';
 import {SimClock} from '../util/clock.js';
@@ -126,10 +127,10 @@ export async function up(topologyFile: string, options: UpOptions = {}): Promise
 	const hostLink = options.hostLink ?? true;
 	if (hostLink && existsSync(`/sys/class/net/${hostVeth(t)}`)) throw new SetupError('busy', `${hostVeth(t)} exists already: run \`anyguard down\` first`);
 	const started = Date.now();
-	mkdirSync(state, {recursive: true});
+	privateDir(state); // 0700, ours, or refused before anything is made
 	// The role processes read the topology (and its key files, relative to it) from where it is.
 	const topologyPath = resolve(topologyFile);
-	writeFileSync(files.topology(state), `${topologyPath}\n`);
+	writeFileSync(files.topology(state), `${topologyPath}\n`, {mode: 0o600});
 
 	try {
 		progress.step(`namespaces: ${t.nodes.length} (${t.prefix}*)`);
@@ -213,10 +214,36 @@ export function checkKeys(t: Topology): void {
 			if (!(error instanceof KeyError)) throw error;
 			const at = t.groups.findIndex((g) => (g.key && keyPath(t, g.key) === error.file) || (g.publicKey && keyPath(t, g.publicKey) === error.file));
 			const g = t.groups[at];
-			const field = !g ? 'groups' : g.key && keyPath(t, g.key) === error.file ? `groups[${at}].key` : `groups[${at}].publicKey`;
+			const own = Object.entries(n.keys ?? {}).find(([, f]) => keyPath(t, f) === error.file)?.[0];
+			const field = own
+				? `nodes[${t.nodes.indexOf(n)}].keys.${own}`
+				: !g
+					? 'groups'
+					: g.key && keyPath(t, g.key) === error.file
+						? `groups[${at}].key`
+						: `groups[${at}].publicKey`;
 			throw new TopologyError(t.file, field, `${error.message} (node ${n.name} needs it)`);
 		}
 	}
+	checkClientKeys(t);
+}
+
+/**
+ * Each client key must be the one derived from its group key for the node's
+ * /64: a wrong one would fail every answer, and a group key in its place
+ * would let the client forge (docs/protocol.md §3). `up` reads every key as
+ * root, so it can tell; a role process reads only its own.
+ */
+export function checkClientKeys(t: Topology): void {
+	t.nodes.forEach((n, i) => {
+		for (const [gname, file] of Object.entries(n.keys ?? {})) {
+			const g = t.groups.find((x) => x.name === gname)!;
+			if (!g.key || !n.host) continue;
+			const expected = deriveClientKey(loadHmacKey(keyPath(t, g.key)), parseAddr(n.host.address));
+			if (!loadHmacKey(keyPath(t, file)).equals(expected))
+				throw new TopologyError(t.file, `nodes[${i}].keys.${gname}`, `${file} is not the client key of group ${gname} for ${n.host.address}'s /64 (make it with: anyguard keygen client ${g.key} ${n.host.address} ${file})`);
+		}
+	});
 }
 
 /** The /48s of the topology's addresses: what the host routes to the client. */
@@ -235,6 +262,9 @@ export function networkPrefixes(t: Topology): string[] {
 	return [...set].sort();
 }
 
+/** The strings of the TXT record big.anyguard: eight of 200 characters. */
+export const BIG_TXT = Array.from({length: 8}, (_, i) => `${String.fromCharCode(97 + i).repeat(196)}${String(i).padStart(4, '0')}`);
+
 export function startDnsmasq(t: Topology, n: TopologyNode, state: string, progress: Progress): void {
 	const ns = namespace(t, n.name);
 	const listen = anycastAddresses(t, n);
@@ -243,6 +273,8 @@ export function startDnsmasq(t: Topology, n: TopologyNode, state: string, progre
 		'--conf-file=/dev/null', '--no-resolv', '--no-hosts', '--bind-interfaces', '--user=root', '--group=root',
 		...listen.map((a) => `--listen-address=${a}`),
 		`--txt-record=whoami.anyguard,${n.name}`,
+		// An answer larger than any link's MTU (about 1,700 bytes): for path MTU discovery and fragments.
+		`--txt-record=big.anyguard,${BIG_TXT.join(',')}`,
 		`--host-record=${n.name}.anyguard,${n.host!.address}`,
 		...listen.map((a) => `--host-record=service.anyguard,${a}`),
 		`--pid-file=${join(state, `${n.name}.dnsmasq.pid`)}`,
@@ -253,7 +285,7 @@ export function startDnsmasq(t: Topology, n: TopologyNode, state: string, progre
 
 function startSupervisor(t: Topology, topologyPath: string, node: string, state: string, restartDelayMs: number, progress: Progress): void {
 	const ns = namespace(t, node);
-	const log = openSync(files.log(state, `${node}.supervisor`), 'a');
+	const log = openSync(files.log(state, `${node}.supervisor`), 'a', 0o600);
 	const args = ['netns', 'exec', ns, ...selfCommand(), 'supervise', node, '--topology', topologyPath, '--state', state, '--restart-delay', String(restartDelayMs)];
 	progress.detail(`ip ${args.join(' ')}`);
 	const child = spawn('ip', args, {detached: true, stdio: ['ignore', log, log]});
@@ -307,6 +339,15 @@ function readPid(file: string): number | undefined {
 	}
 }
 
+/** Whether process `pid` is one `up` started for state directory `dir`: its command line names the directory. */
+export function startedBy(pid: number, dir: string): boolean {
+	try {
+		return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').some((arg) => arg === dir || arg.includes(`${dir}/`) || arg.endsWith(`=${dir}`));
+	} catch {
+		return false;
+	}
+}
+
 function alive(pid: number): boolean {
 	try {
 		process.kill(pid, 0);
@@ -319,15 +360,22 @@ function alive(pid: number): boolean {
 /** Removes everything `up` made for the topology. Idempotent: what is not there is skipped. */
 export async function down(topologyFile: string, options: UpOptions = {}): Promise<void> {
 	const progress = options.progress ?? consoleProgress(options.verbose);
-	const topo = loadTopology(topologyFile);
+	const topo = loadTopology(topologyFile, {keyRoles: false}); // removing needs names, not keys
 	const dir = stateDir(topo, options.stateRoot);
 	progress.step('stopping supervisors, role processes and dnsmasq');
 	const pids = new Set<number>();
 	if (existsSync(dir)) {
-		for (const f of readdirSync(dir).filter((x) => x.endsWith('.pid'))) {
-			const pid = readPid(join(dir, f));
-			if (pid) pids.add(pid);
-		}
+		// A pid file is believed only in a state directory that is ours alone, and only for a process
+		// whose command line names that directory (every process `up` starts does): a file planted
+		// by someone else, or a pid reused by an unrelated process, gets no signal.
+		if (!trustedDir(dir)) progress.step(`  ${dir} is not private to this user: its pid files are not read`);
+		else
+			for (const f of readdirSync(dir).filter((x) => x.endsWith('.pid'))) {
+				const pid = readPid(join(dir, f));
+				if (!pid) continue;
+				if (startedBy(pid, dir)) pids.add(pid);
+				else progress.detail(`${f}: pid ${pid} is not a process of this network; left alone`);
+			}
 	}
 	// Whatever still runs inside our namespaces is ours too.
 	for (const n of topo.nodes) {

@@ -2,7 +2,12 @@
 // namespaces do not share loopback, but they share the file system).
 //   GET /status   the node's state as JSON
 //   GET /metrics  the same counters in Prometheus text format
-import {existsSync, unlinkSync} from 'node:fs';
+// The socket is mode 0600 in a 0700 directory (src/util/statedir.ts); on top
+// of that, what reads or writes packets — /capture, /inject, arming a trace —
+// is served only to a peer whose uid (SO_PEERCRED) is the node's own.
+import {chmodSync, existsSync, unlinkSync} from 'node:fs';
+import type {IncomingMessage} from 'node:http';
+import {peerUid} from '../io/native.js';
 import {createServer, request} from 'node:http';
 import type {Server} from 'node:http';
 import type {NodeStatus} from './status.js';
@@ -25,6 +30,11 @@ export function serveControl(path: string, handlers: ControlHandlers): Promise<S
 	if (existsSync(path)) unlinkSync(path); // a socket left by a crashed predecessor
 	const server = createServer((req, res) => {
 		try {
+			if (ownerOnly(req) && peerUid(req.socket) !== (process.geteuid?.() ?? 0)) {
+				res.writeHead(403, {'content-type': 'text/plain'});
+				res.end('forbidden: capture, injection and tracing are for the owner of this node only\n');
+				return;
+			}
 			if (req.method === 'POST' && req.url === '/inject' && handlers.inject) {
 				const inject = handlers.inject;
 				let body = '';
@@ -79,10 +89,17 @@ export function serveControl(path: string, handlers: ControlHandlers): Promise<S
 		server.once('error', reject);
 		server.listen(path, () => {
 			server.off('error', reject);
+			chmodSync(path, 0o600); // whatever the umask made of it
 			server.unref();
 			resolve(server);
 		});
 	});
+}
+
+/** Requests that read or write the node's packets. */
+function ownerOnly(req: IncomingMessage): boolean {
+	const url = req.url ?? '/';
+	return url === '/inject' || url.startsWith('/capture') || (req.method === 'POST' && url.startsWith('/trace/'));
 }
 
 /** Fetches `what` from the control socket at `path`; rejects when nobody answers within `timeoutMs`. */

@@ -41,9 +41,11 @@ export const DROP_REASONS = [
 	'id-replayed', // this stamp was already accepted
 	'id-bad-tag', // authenticator does not verify
 	'id-no-flow', // a stamped response, or an error quoting a packet to S, matching no open flow
+	'id-unsolicited', // a response or error for a request the host did not send, or that was answered already (reflection)
+	'icmp-implausible', // an unstamped Packet Too Big or Time Exceeded about an anycast flow that its flow makes impossible
 	'src-is-anycast', // S as a source: only the server role may hold it, and it rewrites it
 	'ingress-spoofed', // from outside with a source inside the server network (BCP 38)
-	'stamp-too-big', // S302: the stamped response would exceed the link MTU; never fragmented
+	'stamp-too-big', // S302: no room for the identifier (the stamped datagram would pass 65535 bytes)
 	'stamp-failed', // S302: no key to sign with
 	'control-invalid', // route-exchange or BFD packet failed validation (details in their counters)
 	// control-plane policing (docs/pipeline.md, "The control plane under load")

@@ -177,6 +177,19 @@ export class MemNet {
 		return this.dead.has(name);
 	}
 
+	/**
+	 * `from` puts raw bytes on its link to `peer` (its only link by default),
+	 * bypassing its own node: what an attacker who owns its device sends. The
+	 * first node to parse them is the neighbour.
+	 */
+	wire(from: string, bytes: Uint8Array, peer?: string): void {
+		const end = peer ?? this.stacks.get(from)!.links[0]!.peer;
+		const port = this.stacks.get(end)!.node.ports.get(from);
+		if (!port) throw new Error(`${from} has no link to ${end}`);
+		const copy = bytes.slice();
+		this.clock.setTimeout(() => this.stacks.get(end)!.node.receive(port, copy, 0, copy.length), 0.05);
+	}
+
 	host(name: string): MemHost {
 		const host = this.hosts.get(name);
 		if (!host) throw new Error(`${name} has no host`);

@@ -61,6 +61,11 @@ export function prometheus(s: NodeStatus): string {
 		metric('bfd_suppressions_total', 'Hold-downs begun by flap dampening.', 'counter', [['', s.dampening.suppressions]]);
 		metric('bfd_held', 'BFD sessions held down for routing by flap dampening, by link.', 'gauge', s.bfd.map((b) => [`link="${esc(b.link)}"`, b.held ? 1 : 0]));
 	}
+	const table = (b: {table: string}) => `table="${esc(b.table)}"`;
+	metric('table_entries', 'Entries held in a bounded table an outsider can make grow.', 'gauge', s.bounds.map((b) => [table(b), b.size]));
+	metric('table_capacity', "A bounded table's capacity.", 'gauge', s.bounds.map((b) => [table(b), b.capacity]));
+	metric('table_evictions_total', 'Entries removed from a full bounded table to make room.', 'counter', s.bounds.map((b) => [table(b), b.evicted]));
+	metric('table_refused_total', 'Newcomers a full bounded table turned away.', 'counter', s.bounds.map((b) => [table(b), b.refused]));
 	if (s.tables) {
 		metric('flows', 'Open anycast flows at the client (S101).', 'gauge', [['', s.tables.flows]]);
 		metric('flow_evictions_total', 'Flows evicted because the table was full.', 'counter', [['', s.tables.flowEvictions]]);

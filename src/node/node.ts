@@ -173,11 +173,11 @@ export class Node {
 	private readonly pool: Packet[] = Array.from({length: MAX_DEPTH}, () => new Packet());
 	private depth = 0;
 	private readonly errorBucket: TokenBucket;
-	/** Fragments held for the node's own stack and for hooks that read whole datagrams. */
+	/** Fragments held for the node's own stack. Each reassembleAt point has its own (reassemblers()). */
 	readonly reassembly: Reassembler<AttachedPort>;
 	/** Path MTUs for what this node originates (RFC 8201). */
 	readonly pmtu = new PmtuCache();
-	private readonly reassemblyAt: Array<{point: HookPoint; when: (pkt: Packet) => boolean; mode: ReassemblyMode}> = [];
+	private readonly reassemblyAt: Array<{point: HookPoint; when: (pkt: Packet) => boolean; mode: ReassemblyMode; reassembler: Reassembler<AttachedPort>}> = [];
 	/** RFC 7739 §5: Fragment Identifications should not be predictable; a random start and a counter. */
 	private fragId = randomBytes(4).readUInt32BE(0);
 	private readonly scratch = new PacketInfo();
@@ -219,14 +219,25 @@ export class Node {
 		this.hooks[point].push(hook);
 	}
 
-	/** Fragments reaching `point` for which `when` holds are reassembled first (see ReassemblyMode). */
-	reassembleAt(point: 'to-host' | 'forward', when: (pkt: Packet) => boolean, mode: ReassemblyMode): void {
-		this.reassemblyAt.push({point, when, mode});
+	/**
+	 * Fragments reaching `point` for which `when` holds are reassembled first
+	 * (see ReassemblyMode), in a reassembler of their own: fragments sent to
+	 * the node itself, or meant for another point, never push them out.
+	 */
+	reassembleAt(point: 'from-host' | 'to-host' | 'forward', when: (pkt: Packet) => boolean, mode: ReassemblyMode): void {
+		this.reassemblyAt.push({point, when, mode, reassembler: new Reassembler({...DEFAULT_REASSEMBLY, ...this.config.reassembly})});
+	}
+
+	/** Every reassembler of the node, named: `local` (its own stack) and one per reassembleAt point. */
+	reassemblers(): Array<{name: string; reassembler: Reassembler<AttachedPort>}> {
+		return [{name: 'local', reassembler: this.reassembly}, ...this.reassemblyAt.map((r) => ({name: r.point, reassembler: r.reassembler}))];
 	}
 
 	/** Timer work: abandons reassemblies past their timeout (RFC 8200 §4.5). Call about once a second. */
 	tick(): void {
-		this.reassembly.expire(this.config.now(), this.onGone);
+		const now = this.config.now();
+		this.reassembly.expire(now, this.onGone);
+		for (const r of this.reassemblyAt) r.reassembler.expire(now, this.onGone);
 	}
 
 	/** Adds an address this node answers for itself (not the host's). */
@@ -404,8 +415,8 @@ export class Node {
 		const point: HookPoint = inPort.kind === 'host' ? 'from-host' : out.kind === 'host' ? 'to-host' : 'forward';
 		// Routers forward fragments untouched; only a point whose hooks read whole datagrams reassembles.
 		if (info.fragIndex >= 0 && this.reassemblyAt.length > 0) {
-			const mode = this.reassemblyMode(point, pkt);
-			if (mode) return this.reassembleThen(pkt, point, mode, forwarding);
+			const at = this.reassemblyPoint(point, pkt);
+			if (at) return this.reassembleThen(pkt, point, at.mode, at.reassembler, forwarding);
 		}
 		this.deliver(pkt, point, forwarding);
 	}
@@ -436,14 +447,14 @@ export class Node {
 		this.transmit(pkt.outPort!, pkt.info.buf, pkt.info.off, pkt.info.end - pkt.info.off);
 	}
 
-	private reassemblyMode(point: HookPoint, pkt: Packet): ReassemblyMode | null {
-		for (const r of this.reassemblyAt) if (r.point === point && r.when(pkt)) return r.mode;
+	private reassemblyPoint(point: HookPoint, pkt: Packet): (typeof this.reassemblyAt)[number] | null {
+		for (const r of this.reassemblyAt) if (r.point === point && r.when(pkt)) return r;
 		return null;
 	}
 
 	/** A fragment for a point that reads whole datagrams: held until its datagram is whole, then on. */
-	private reassembleThen(pkt: Packet, point: HookPoint, mode: ReassemblyMode, forwarding: boolean): void {
-		const whole = this.reassemble(pkt);
+	private reassembleThen(pkt: Packet, point: HookPoint, mode: ReassemblyMode, reassembler: Reassembler<AttachedPort>, forwarding: boolean): void {
+		const whole = this.reassemble(pkt, reassembler);
 		if (!whole) return;
 		const inPort = pkt.inPort!;
 		const out = pkt.outPort!;
@@ -471,8 +482,8 @@ export class Node {
 	}
 
 	/** Hands a fragment to the reassembler: the whole datagram when this was its last piece, else null. */
-	private reassemble(pkt: Packet): Extract<AddResult<AttachedPort>, {kind: 'whole'}> | null {
-		const r = this.reassembly.add(pkt.info, this.config.now(), pkt.inPort!, this.onGone);
+	private reassemble(pkt: Packet, reassembler: Reassembler<AttachedPort>): Extract<AddResult<AttachedPort>, {kind: 'whole'}> | null {
+		const r = reassembler.add(pkt.info, this.config.now(), pkt.inPort!, this.onGone);
 		if (r.kind === 'held') return null;
 		if (r.kind === 'drop') {
 			if (r.pointer !== undefined) this.sendError(pkt, Icmp6.ParamProblem, ParamProblemCode.Header, r.pointer);
@@ -551,7 +562,7 @@ export class Node {
 		} else if (!this.localBucket.take(this.config.now())) return this.drop('local-policed', pkt);
 		if (pkt.info.isFragment) {
 			// RFC 8200 §4.5: the destination reassembles.
-			const whole = this.reassemble(pkt);
+			const whole = this.reassemble(pkt, this.reassembly);
 			if (!whole || !this.replaceWith(pkt, whole.datagram)) return;
 		}
 		const info = pkt.info;

@@ -95,13 +95,22 @@ export function linkEnds(t: Topology, name: string): LinkEnd[] {
 }
 
 /**
- * Loads the keys a node of `spec.role` needs for `g`: servers (and the
- * attacker, who stole them) sign; everyone else verifies.
+ * Loads the keys a node of `spec.role` needs for `g` (docs/protocol.md §3,
+ * key roles): servers (and the attacker, who stole them) sign with the
+ * group's key; the boundary router verifies with the HMAC group key or the
+ * Ed25519 public key; clients and terminals verify with their own derived
+ * HMAC key or the Ed25519 public key. Topology validation has made sure the
+ * files a verifier is sent to are not the group's signing key.
  */
 function groupFor(t: Topology, g: TopologyGroup, spec: TopologyNode): Group {
 	const sign = spec.role === 'server' || spec.role === 'attacker';
-	const file = sign || g.alg === 'hmac-sha256' ? g.key : (g.publicKey ?? g.key);
-	const keys = loadKeyMaterial(g.alg, file === undefined ? undefined : keyPath(t, file), sign ? 'sign' : 'verify');
+	const client = spec.role === 'client' || spec.role === 'terminal';
+	let file: string | undefined;
+	let use: 'sign' | 'verify' | 'client' = 'verify';
+	if (sign) [file, use] = [g.key, 'sign'];
+	else if (g.alg === 'hmac-sha256') [file, use] = client ? [spec.keys?.[g.name], 'client'] : [g.key, 'verify'];
+	else file = g.publicKey;
+	const keys = loadKeyMaterial(g.alg, file === undefined ? undefined : keyPath(t, file), use);
 	const servers = g.servers.map((s) => parseAddr(t.nodes.find((n) => n.name === s)!.host!.address));
 	return {anycast: parseAddr(g.anycast), alg: ALG_BY_NAME[g.alg], keyId: g.keyId, keys, servers};
 }
@@ -179,9 +188,12 @@ export function buildStack(t: Topology, name: string, deps: StackDeps): Stack {
 		},
 		start() {
 			router.start();
-			// Reassembly timeouts (RFC 8200 §4.5) are checked once a second.
+			// Reassembly timeouts (RFC 8200 §4.5) and idle flows are checked once a second.
 			deps.clock.clear(tick);
-			tick = deps.clock.setInterval(() => node.tick(), 1000);
+			tick = deps.clock.setInterval(() => {
+				node.tick();
+				stack.client?.flows.sweep(deps.clock.now());
+			}, 1000);
 			// The host's address and prefixes are this node's to announce: delivered to the host port.
 			if (spec.host) {
 				const prefixes = spec.host.prefixes ?? [`${spec.host.address}/128`];
@@ -207,7 +219,7 @@ export function buildStack(t: Topology, name: string, deps: StackDeps): Stack {
 	const now = () => deps.clock.now();
 	switch (spec.role) {
 		case 'server':
-			serverRole(node, {groups, unicast: parseAddr(spec.host!.address), wallNow});
+			serverRole(node, {groups, unicast: parseAddr(spec.host!.address), wallNow, now});
 			break;
 		case 'boundary':
 			boundaryRole(node, {groups, inside: (spec.inside ?? []).map((p) => {

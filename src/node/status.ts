@@ -3,6 +3,7 @@
 import {formatAddr} from '../util/addr.js';
 import type {NodeCounters, PortCounters} from './counters.js';
 import type {Stack} from './stack.js';
+import {MAX_ROUTES_PER_NEIGHBOUR} from '../route/ripng.js';
 
 export interface PortStatus {
 	name: string;
@@ -47,6 +48,32 @@ export interface NodeStatus {
 	loopDelay?: LoopDelay;
 	/** The client role's bounded tables, for clients and terminals. */
 	tables?: {flows: number; flowEvictions: number; flowsExpired: number; replay: number; replayEvictions: number};
+	/** Every table an outsider can make grow: its size, its bound, what gave way and what was turned away. */
+	bounds: BoundStatus[];
+}
+
+export interface BoundStatus {
+	table: string;
+	size: number;
+	capacity: number;
+	/** Entries removed to make room. */
+	evicted: number;
+	/** Newcomers turned away instead (the table keeps what it has). */
+	refused: number;
+}
+
+export function bounds(stack: Stack): BoundStatus[] {
+	const {node, router} = stack;
+	const out: BoundStatus[] = node.reassemblers().map(({name, reassembler: r}) => ({table: `reassembly ${name}`, size: r.size, capacity: r.limits.maxDatagrams, evicted: r.evictions, refused: 0}));
+	out.push({table: 'pmtu', size: node.pmtu.size, capacity: node.pmtu.capacity, evicted: node.pmtu.evictions, refused: 0});
+	out.push({table: 'bfd sessions', size: router.bfd.sessions().length, capacity: router.bfd.config.maxSessionsPerLink * stack.links.length, evicted: router.bfd.evicted, refused: router.bfd.refused});
+	if (router.ripng) out.push({table: 'ripng routes', size: router.ripng.learnedCount, capacity: MAX_ROUTES_PER_NEIGHBOUR * router.bfd.config.maxSessionsPerLink * stack.links.length, evicted: 0, refused: router.ripng.drops['rte-limit']});
+	if (stack.client) {
+		const {flows, replay} = stack.client;
+		out.push({table: 'flows', size: flows.size, capacity: 2 * flows.capacity + flows.echoCapacity, evicted: flows.evictions, refused: 0});
+		out.push({table: 'replay cache', size: replay.size, capacity: replay.capacity, evicted: replay.evictions, refused: 0});
+	}
+	return out;
 }
 
 export interface LoopDelay {
@@ -94,6 +121,7 @@ export function nodeStatus(
 		bfdDowns: router.bfd.downs,
 		routeChanges: stack.routeChanges(),
 		ripng: router.ripng ? {...router.ripng.stats} : null,
+		bounds: bounds(stack),
 		anycast: router.anycast.map((a, i) => ({prefix: stack.groups[i] ? formatAddr(stack.groups[i].anycast) : '?', originated: a.healthy, ...a.stats})),
 		...(loopDelay ? {loopDelay: loopDelay()} : {}),
 		...(stack.client

@@ -17,10 +17,19 @@ export interface BfdConfig {
 	detectMult: number;
 	/** DesiredMinTxInterval while not Up; RFC 5880 §6.8.3 requires at least 1 s. */
 	slowTxMs: number;
+	/**
+	 * Sessions one link may hold. Anyone on a link can claim to be a neighbour,
+	 * from as many link-local addresses as it likes; past this a new peer takes
+	 * the place of the oldest session that has never been Up, or is refused.
+	 */
+	maxSessionsPerLink: number;
 }
 
+/** A point-to-point link has one neighbour; a few more leave room for a LAN and a restart. */
+export const BFD_MAX_SESSIONS_PER_LINK = 8;
+
 /** Lab default from issue 3: 100 ms × 3, so a dead neighbour is declared within 300 ms. */
-export const DEFAULT_BFD: BfdConfig = {desiredMinTxMs: 100, requiredMinRxMs: 100, detectMult: 3, slowTxMs: 1000};
+export const DEFAULT_BFD: BfdConfig = {desiredMinTxMs: 100, requiredMinRxMs: 100, detectMult: 3, slowTxMs: 1000, maxSessionsPerLink: BFD_MAX_SESSIONS_PER_LINK};
 
 export const BFD_DROP_REASONS = [
 	'truncated', 'bad-version', 'bad-length', 'zero-detect-mult', 'multipoint', 'zero-my-discriminator', 'auth-unsupported',
@@ -78,6 +87,8 @@ interface Session {
 	txTimer: TimerHandle | undefined;
 	txDue: number;
 	detectTimer: TimerHandle | undefined;
+	/** Whether the session has ever been Up: one that has is a neighbour, not a claim. */
+	wasUp: boolean;
 }
 
 export class BfdAgent {
@@ -87,6 +98,10 @@ export class BfdAgent {
 	stateChanges = 0;
 	/** Transitions from Up to Down: the neighbour declared dead (by its timer or its word). */
 	downs = 0;
+	/** New peers turned away because their link held maxSessionsPerLink sessions that had all been Up. */
+	refused = 0;
+	/** Sessions that never came Up, removed to make room for a new peer on their link. */
+	evicted = 0;
 	private readonly clock: Clock;
 	private readonly send: SendFn;
 	private readonly random: () => number;
@@ -109,26 +124,49 @@ export class BfdAgent {
 			if (!(c[k] > 0 && c[k] * 1000 <= 0xffffffff)) throw new BfdError('bad-config', `${k} must be > 0 and fit 32 bits of µs, got ${c[k]}`);
 		}
 		if (!Number.isInteger(c.detectMult) || c.detectMult < 1 || c.detectMult > 255) throw new BfdError('bad-config', `detectMult must be 1..255, got ${c.detectMult}`);
+		if (!Number.isInteger(c.maxSessionsPerLink) || c.maxSessionsPerLink < 1) throw new BfdError('bad-config', `maxSessionsPerLink must be a whole number ≥ 1, got ${c.maxSessionsPerLink}`);
 		this.drops = Object.fromEntries(BFD_DROP_REASONS.map((r) => [r, 0])) as Record<BfdDropReason, number>;
 	}
 
-	/** Starts a session to `peer` on `link` (idempotent). The session begins Down and comes Up by the three-way handshake. */
-	addSession(link: LinkId, peer: Addr): void {
-		if (this.stopped) return;
+	/**
+	 * Starts a session to `peer` on `link` (idempotent). The session begins
+	 * Down and comes Up by the three-way handshake. A link holds at most
+	 * maxSessionsPerLink: a new peer replaces the link's oldest session that
+	 * has never been Up, and is refused (counted) when every one has been.
+	 * Returns whether the session exists.
+	 */
+	addSession(link: LinkId, peer: Addr): boolean {
+		if (this.stopped) return false;
 		const key = sessionKey(link, peer);
-		if (this.byKey.has(key)) return;
+		if (this.byKey.has(key)) return true;
+		let onLink = 0;
+		let claim: Session | undefined;
+		for (const s of this.byKey.values()) {
+			if (s.link !== link) continue;
+			onLink++;
+			claim ??= s.wasUp ? undefined : s; // Map order: the oldest first
+		}
+		if (onLink >= this.config.maxSessionsPerLink) {
+			if (!claim) {
+				this.refused++;
+				return false;
+			}
+			this.evicted++;
+			this.removeSession(claim.link, claim.peer);
+		}
 		let disc = 0;
 		while (disc === 0 || this.byDisc.has(disc)) disc = Math.floor(this.random() * 0xffffffff) >>> 0;
 		const s: Session = {
 			link, peer: Uint8Array.from(peer), key, srcPort: this.nextPort,
 			state: BfdStateCode.Down, remoteState: BfdStateCode.Down, localDisc: disc, remoteDisc: 0, diag: BfdDiag.None,
 			desiredMinTxUs: this.slowTxUs(), remoteMinRxUs: 1, remoteDesiredMinTxUs: 0, remoteDetectMult: 0,
-			pollActive: false, txTimer: undefined, txDue: 0, detectTimer: undefined,
+			pollActive: false, txTimer: undefined, txDue: 0, detectTimer: undefined, wasUp: false,
 		};
 		this.nextPort = this.nextPort === 65535 ? BFD_SRC_PORT_MIN : this.nextPort + 1;
 		this.byKey.set(key, s);
 		this.byDisc.set(disc, s);
 		this.transmit(s); // no earlier packet, so no interval to respect yet
+		return true;
 	}
 
 	removeSession(link: LinkId, peer: Addr): void {
@@ -255,6 +293,7 @@ export class BfdAgent {
 		if (prev === BfdStateCode.Up && next === BfdStateCode.Down) this.downs++;
 		const oldTx = this.txIntervalUs(s);
 		if (next === BfdStateCode.Up) {
+			s.wasUp = true;
 			// §6.8.3: the fast rate is allowed only once Up. A change of DesiredMinTx while
 			// Up starts a Poll Sequence; a decrease may take effect at once.
 			s.desiredMinTxUs = this.config.desiredMinTxMs * 1000;

@@ -52,7 +52,11 @@ export const RIPNG_DROP_REASONS = [
 	'unknown-link', 'link-down', 'bad-source-port', 'not-link-local-source', 'bad-hop-limit', 'own-message', 'neighbour-down',
 	// single route table entry
 	'rte-bad-metric', 'rte-bad-prefix-len', 'rte-multicast-prefix', 'rte-link-local-prefix', 'rte-host-bits', 'rte-next-hop-not-link-local',
+	'rte-limit', // a new route from a neighbour that already gave us MAX_ROUTES_PER_NEIGHBOUR
 ] as const;
+
+/** Routes learned from one neighbour at most: a neighbour that sends more is growing our table, not routing. */
+export const MAX_ROUTES_PER_NEIGHBOUR = 4096;
 export type RipngDropReason = (typeof RIPNG_DROP_REASONS)[number];
 const _wireCodesAreReasons: readonly RipngDropReason[] = [] as RipngWireCode[];
 void _wireCodesAreReasons;
@@ -106,6 +110,8 @@ export class RipngSpeaker {
 	private readonly heard: (link: LinkId, addr: Addr) => void;
 	private readonly links = new Map<LinkId, LinkState>();
 	private readonly learned = new Map<string, Learned>();
+	/** Learned routes per neighbour (fromKey), for MAX_ROUTES_PER_NEIGHBOUR. */
+	private readonly perNeighbour = new Map<string, number>();
 	/** Prefixes advertised with a finite metric, by prefix key. */
 	private readonly advertised = new Set<string>();
 	/** Prefixes withdrawn recently: advertised with metric 16 until the time given. */
@@ -182,6 +188,7 @@ export class RipngSpeaker {
 			for (const r of this.learned.values()) this.withdrawLearned(r);
 		});
 		this.learned.clear();
+		this.perNeighbour.clear();
 	}
 
 	/** A RIPng datagram received on UDP port 521. */
@@ -217,7 +224,7 @@ export class RipngSpeaker {
 		this.table.batch(() => {
 			for (const [k, r] of this.learned) {
 				if (r.link === linkId && (r.fromKey === key || prefixKey(r.via, 128) === key)) {
-					this.learned.delete(k);
+					this.forget(k, r);
 					this.withdrawLearned(r);
 				}
 			}
@@ -238,7 +245,7 @@ export class RipngSpeaker {
 		this.table.batch(() => {
 			for (const [k, r] of this.learned) {
 				if (r.link === linkId) {
-					this.learned.delete(k);
+					this.forget(k, r);
 					this.withdrawLearned(r);
 				}
 			}
@@ -254,6 +261,11 @@ export class RipngSpeaker {
 			this.sendRequest(link, RIPNG_GROUP);
 			this.sendTo(link, RIPNG_GROUP, RIPNG_PORT, [...this.advertised, ...this.withdrawn.keys()]);
 		}
+	}
+
+	/** Routes learned from neighbours, held now. */
+	get learnedCount(): number {
+		return this.learned.size;
 	}
 
 	/** Neighbours that currently have learned routes here. */
@@ -312,7 +324,7 @@ export class RipngSpeaker {
 			if (metric >= INFINITY) {
 				// Unreachable: drop our copy (if any); the table decides what to advertise.
 				if (have !== undefined) {
-					this.learned.delete(key);
+					this.forget(key, have);
 					this.withdrawLearned(have);
 				}
 				continue;
@@ -321,8 +333,15 @@ export class RipngSpeaker {
 			if (have !== undefined && !addrEquals(have.via, 0, via, 0)) {
 				this.withdrawLearned(have);
 			}
+			if (have === undefined && (this.perNeighbour.get(fromKey) ?? 0) >= MAX_ROUTES_PER_NEIGHBOUR) {
+				this.drop('rte-limit');
+				continue;
+			}
 			const r: Learned = have ?? {prefix: Uint8Array.from(p), len, link: link.id, from: Uint8Array.from(src), fromKey, via, metric, rd: metricIn, tag: 0, expiresAt: now};
-			if (have === undefined) this.stats.routesLearned++;
+			if (have === undefined) {
+				this.stats.routesLearned++;
+				this.perNeighbour.set(fromKey, (this.perNeighbour.get(fromKey) ?? 0) + 1);
+			}
 			r.via = via;
 			r.metric = metric;
 			r.rd = metricIn;
@@ -336,12 +355,22 @@ export class RipngSpeaker {
 		}
 	}
 
+	private forget(key: string, r: Learned): void {
+		this.learned.delete(key);
+		const n = (this.perNeighbour.get(r.fromKey) ?? 1) - 1;
+		if (n > 0) this.perNeighbour.set(r.fromKey, n);
+		else this.perNeighbour.delete(r.fromKey);
+	}
+
 	private withdrawLearned(r: Learned): void {
 		this.table.withdraw(r.prefix, r.len, 'learned', {kind: 'via', link: r.link, via: r.via}, r.fromKey);
 	}
 
 	private onRequest(link: LinkState, buf: Uint8Array, off: number, count: number, meta: RxMeta): void {
-		if (meta.srcPort === RIPNG_PORT && isLinkLocal(meta.src)) this.heard(link.id, meta.src);
+		// A Request from the RIPng port, from a link-local address, with hop limit 255, comes from a speaker
+		// on this link (a neighbour with nothing to advertise yet sends nothing else): it may start BFD.
+		// Others are monitors (§2.4.1), answered but not neighbours. BFD bounds the sessions a link holds.
+		if (meta.srcPort === RIPNG_PORT && isLinkLocal(meta.src) && meta.hopLimit === 255) this.heard(link.id, meta.src);
 		const first = rteOffset(off, 0);
 		if (count === 1 && rtePrefixLen(buf, first) === 0 && rteMetric(buf, first) === INFINITY && isUnspecified(rtePrefix(buf, first))) {
 			// §2.4.1: whole table, with normal output processing (split horizon).
@@ -452,7 +481,7 @@ export class RipngSpeaker {
 		this.table.batch(() => {
 			for (const [k, r] of this.learned) {
 				if (r.expiresAt <= now) {
-					this.learned.delete(k);
+					this.forget(k, r);
 					this.stats.routesTimedOut++;
 					this.withdrawLearned(r);
 				}

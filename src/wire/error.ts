@@ -10,6 +10,7 @@ export const WIRE_ERROR_CODES = [
 	'bad-option', // a TLV option overruns its header
 	'bad-order', // Hop-by-Hop header anywhere but first (RFC 8200 §4.3)
 	'chain-too-long', // more extension headers than MAX_EXT_HEADERS
+	'repeated-header', // a second Fragment or Routing header in one chain (RFC 8200 §4.1: each occurs once)
 	'bad-value', // a field holds a value the codec cannot represent or emit
 ] as const;
 

@@ -86,9 +86,14 @@ export function parsePacket(buf: Uint8Array, info: PacketInfo = new PacketInfo()
 			if (pos + 2 > end) throw new WireError('truncated', `extension header ${nh} cut short`, pos - off);
 			len = (buf[pos + 1]! + 1) * 8;
 			if (pos + len > end) throw new WireError('truncated', `extension header ${nh} of ${len} bytes runs past the packet`, pos + 1 - off);
-			if (nh === Proto.Routing) info.routingIndex = count;
-			else checkOptionsAt(buf, pos + 2, pos + len, off);
+			if (nh === Proto.Routing) {
+				// RFC 8200 §4.1: one Routing header. A second would leave two final destinations to choose from.
+				if (info.routingIndex >= 0) throw new WireError('repeated-header', 'a second Routing header', nhField - off);
+				info.routingIndex = count;
+			} else checkOptionsAt(buf, pos + 2, pos + len, off);
 		} else if (nh === Proto.Fragment) {
+			// RFC 8200 §4.1: one Fragment header. Nested ones would be reassembled by one node and not the next.
+			if (info.fragIndex >= 0) throw new WireError('repeated-header', 'a second Fragment header', nhField - off);
 			if (pos + FRAGMENT_HEADER_LEN > end) throw new WireError('truncated', 'Fragment header cut short', pos - off);
 			len = FRAGMENT_HEADER_LEN;
 			info.fragIndex = count;

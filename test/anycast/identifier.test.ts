@@ -100,6 +100,41 @@ test('cheap checks: group, provisioned list, key, window, replay', (t) => {
 	t.is(replay.size, 1);
 });
 
+test('replay: a stamp replayed exactly at the end of the window is refused (the window is closed at both ends)', (t) => {
+	const {signer, verifier} = makeGroup(Alg.HmacSha256);
+	const groups = new Groups([verifier]);
+	const replay = new ReplayCache(2000);
+	const check = (bytes: Uint8Array, now: number) => {
+		const info = parsePacket(bytes);
+		return verify(info, locateIdentifier(info) as number, policy(groups, replay), now);
+	};
+	const once = stamped(Alg.HmacSha256, signer);
+	t.is(check(once.slice(), NOW), null);
+	t.is(check(once.slice(), NOW + 2000), 'id-replayed', 'timestamp + window: still in the window, so still remembered');
+	t.is(check(once.slice(), NOW + 2001), 'id-stale');
+	// Stamped in the future by the whole window: accepted once, and remembered until it is too old.
+	const ahead = stamped(Alg.HmacSha256, signer, response(), NOW + 2000);
+	t.is(check(ahead.slice(), NOW), null);
+	t.is(check(ahead.slice(), NOW + 4000), 'id-replayed');
+});
+
+test('replay: a full cache evicts its oldest stamp and refuses stamps that old, so the evicted one cannot come back', (t) => {
+	const {signer, verifier} = makeGroup(Alg.HmacSha256);
+	const groups = new Groups([verifier]);
+	const replay = new ReplayCache(2000, 4);
+	const check = (bytes: Uint8Array, now: number) => {
+		const info = parsePacket(bytes);
+		return verify(info, locateIdentifier(info) as number, policy(groups, replay), now);
+	};
+	const stamps = [0, 1, 2, 3, 4].map((i) => stamped(Alg.HmacSha256, signer, response(SERVER_A, CLIENT, Uint8Array.of(i)), NOW + i));
+	for (const s of stamps) t.is(check(s.slice(), NOW + 10), null);
+	t.is(replay.size, 4);
+	t.is(replay.evictions, 1);
+	t.is(check(stamps[0]!.slice(), NOW + 11), 'id-stale', 'the evicted stamp is refused');
+	t.is(check(stamps[1]!.slice(), NOW + 11), 'id-replayed');
+	t.is(check(stamped(Alg.HmacSha256, signer, response(SERVER_A, CLIENT, Uint8Array.of(9)), NOW + 5), NOW + 11), null, 'newer stamps still pass');
+});
+
 test('detection: absent, misplaced, duplicate, malformed', (t) => {
 	const {signer} = makeGroup(Alg.HmacSha256);
 	t.is(locateIdentifier(parsePacket(response())), 'absent');
@@ -134,6 +169,8 @@ test('stamping writes the same bytes as the generic option insertion, and verifi
 			const bytes = buildPacket(repr);
 			const info = parsePacket(bytes, new PacketInfo());
 			if (info.isFragment || locateIdentifier(info) !== 'absent') return true;
+			// A stamp travels end to end: a packet with a Routing header is not stamped (its stamp would be misplaced).
+			if (info.routingIndex >= 0) return stamp(info, signer, NOW) === null;
 			const out = stamp(info, signer, NOW);
 			if (!out) return false;
 			const after = parsePacket(out, new PacketInfo());

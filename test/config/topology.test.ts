@@ -40,6 +40,15 @@ const cases: Array<[string, (j: ReturnType<typeof base>) => void, RegExp]> = [
 	['an address in the lab underlay', (j) => (j.nodes[1]!.address = '2001:db8:ffff:1::9'), /nodes\[1\]\.address: 2001:db8:ffff:1::9 overlaps 2001:db8:ff00::\/40/],
 	['a host prefix covering the underlay', (j) => (j.nodes[0]!.host = {address: '2001:db8:2:c::10', prefixes: ['2001:db8::/32']}), /nodes\[0\]\.host\.prefixes\[0\]: 2001:db8::\/32 overlaps/],
 	['a police rate without a burst', (j) => (j.links[0]!.police = {perSecond: 10}), /links\[0\]\.police\.burst/],
+	// Key roles: holding what verifies must never be enough to forge.
+	['a client of an HMAC group without its own key', (j) => delete j.nodes[0]!.keys, /nodes\[0\]\.keys: client verifies HMAC group dns and needs its own client key .*keygen client/],
+	['a client handed the HMAC group key', (j) => (j.nodes[0]!.keys = {dns: j.groups[0]!.key}), /nodes\[0\]\.keys\.dns: .* is group dns's own key/],
+	['a terminal without its client key', (j) => delete j.nodes[8]!.keys, /nodes\[8\]\.keys: terminal-a verifies HMAC group dns/],
+	['an ed25519 group without a public key', (j) => delete j.groups[1]!.publicKey, /nodes\[0\]\.groups\[1\]: client verifies ed25519 group dns2, which has no publicKey/],
+	['a client key on a server', (j) => (j.nodes[6]!.keys = {dns: 'x'}), /nodes\[6\]\.keys: only clients and terminals hold client keys/],
+	['a client key for a group the client does not verify', (j) => ((j.nodes[0]!.groups = ['dns2']), (j.nodes[0]!.keys = {dns: 'x'})), /nodes\[0\]\.keys\.dns: client does not verify group dns/],
+	['a client key for an ed25519 group', (j) => (j.nodes[0]!.keys = {dns: (j.nodes[0]!.keys as Record<string, string>).dns!, dns2: 'x'}), /nodes\[0\]\.keys\.dns2: group dns2 is ed25519/],
+	['alg none for a client, unacknowledged', (j) => Object.assign(j.groups[0]!, {alg: 'none', key: undefined}), /nodes\[0\]\.groups\[0\]: group dns uses alg "none": anyone can forge/],
 ];
 
 for (const [name, mutate, message] of cases) {
@@ -87,4 +96,39 @@ test('a missing or malformed key file stops the node before it starts, naming th
 	} finally {
 		rmSync(dir, {recursive: true, force: true});
 	}
+});
+
+test('key roles: a verifier is never handed a private key, and a client key must be the one derived for its /64', async (t) => {
+	const {checkClientKeys} = await import('../../src/netns/setup.js');
+	const {deriveClientKey, loadHmacKey, loadKeyMaterial} = await import('../../src/anycast/keys.js');
+	const {parseAddr} = await import('../../src/util/addr.js');
+	const keys = DEFAULT_TOPOLOGY.replace('default.json', 'keys/');
+	const role = t.throws(() => loadKeyMaterial('ed25519', `${keys}dns2.key`, 'verify'), {instanceOf: KeyError});
+	t.is(role!.code, 'key-role');
+	t.regex(role!.message, /dns2\.key: holds a private key, but this node only verifies/);
+	t.notThrows(() => checkClientKeys(defaultTopology()), 'the lab client keys are the derived ones');
+	const client = loadHmacKey(`${keys}dns.client.hmac`);
+	t.true(client.equals(deriveClientKey(loadHmacKey(`${keys}dns.hmac`), parseAddr('2001:db8:2:c::ffff'))), 'one key for the /64');
+	t.false(client.equals(deriveClientKey(loadHmacKey(`${keys}dns.hmac`), parseAddr('2001:db8:2:d::10'))), 'another /64, another key');
+	const json = base();
+	(json.nodes[0]!.keys as Record<string, string>).dns = `${keys}dns.terminal-a.hmac`;
+	const wrong = t.throws(() => checkClientKeys(parseTopology(json, DEFAULT_TOPOLOGY)), {instanceOf: TopologyError});
+	t.regex(wrong!.message, /nodes\[0\]\.keys\.dns: .*dns\.terminal-a\.hmac is not the client key of group dns for 2001:db8:2:c::10's \/64 \(make it with: anyguard keygen client/);
+});
+
+test('key roles: each role loads only what it may hold', (t) => {
+	const deps = {clock: new SimClock(), wallNow: () => 0};
+	const topo = defaultTopology();
+	const held = (node: string) => buildStack(topo, node, deps).groups.map((g) => Object.keys(g.keys).filter((k) => (g.keys as Record<string, unknown>)[k] !== undefined).sort().join('+'));
+	t.deepEqual(held('server-a'), ['hmacKey', 'privateKey+publicKey']);
+	t.deepEqual(held('boundary'), ['hmacKey', 'publicKey']);
+	t.deepEqual(held('client'), ['hmacClientKey', 'publicKey']);
+	t.deepEqual(held('terminal-a'), ['hmacClientKey', 'publicKey']);
+});
+
+test('key roles are not checked when only the names matter (down removes a network brought up under older rules)', (t) => {
+	const json = base();
+	delete json.nodes[0]!.keys;
+	t.throws(() => parseTopology(json, 'x.json'), {instanceOf: TopologyError});
+	t.is(parseTopology(json, 'x.json', {keyRoles: false}).nodes[0]!.name, 'client');
 });

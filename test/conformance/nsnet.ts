@@ -2,11 +2,11 @@
 // prefix, its own state root and no host link; `down` removes it all, and
 // `sweep` any namespace left with the prefix (a crashed earlier run).
 import {spawnSync} from 'node:child_process';
-import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
-import {dirname, isAbsolute, join, resolve} from 'node:path';
+import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
-import {loadTopology} from '../../src/config/topology.js';
+import {copyTopology, loadTopology} from '../../src/config/topology.js';
 import type {Topology} from '../../src/config/topology.js';
 import {queryStatus} from '../../src/node/control.js';
 import type {NodeStatus} from '../../src/node/status.js';
@@ -34,15 +34,7 @@ const quiet = {step: () => {}, detail: () => {}};
 
 /** A copy of topology `source` with prefix `prefix` and its key paths made absolute, in `dir`. */
 export function retarget(source: string, prefix: string, dir: string): string {
-	const json = JSON.parse(readFileSync(source, 'utf8')) as {prefix: string; groups: Array<{key?: string; publicKey?: string}>};
-	json.prefix = prefix;
-	for (const g of json.groups) {
-		if (g.key && !isAbsolute(g.key)) g.key = resolve(dirname(source), g.key);
-		if (g.publicKey && !isAbsolute(g.publicKey)) g.publicKey = resolve(dirname(source), g.publicKey);
-	}
-	const file = join(dir, 'topology.json');
-	writeFileSync(file, JSON.stringify(json, null, 2));
-	return file;
+	return copyTopology(source, prefix, join(dir, 'topology.json'));
 }
 
 /** Deletes every namespace whose name starts with `prefix`. */

@@ -40,8 +40,8 @@ function inject(net: MemNet, target: Target, bytes: Uint8Array): number {
 function checkBounds(t: ExecutionContext, net: MemNet): void {
 	for (const [name, stack] of net.stacks) {
 		const n = stack.node;
-		const lim = n.reassembly.limits;
-		t.true(n.reassembly.size <= lim.maxDatagrams && n.reassembly.bytes <= lim.maxBytes, `${name}: reassembly ${n.reassembly.size} datagrams, ${n.reassembly.bytes} bytes`);
+		for (const {name: at, reassembler: r} of n.reassemblers())
+			t.true(r.size <= r.limits.maxDatagrams && r.bytes <= r.limits.maxBytes, `${name}: ${at} reassembly ${r.size} datagrams, ${r.bytes} bytes`);
 		t.true(n.pmtu.size <= n.pmtu.capacity, `${name}: pmtu ${n.pmtu.size}`);
 		if (stack.client) {
 			t.true(stack.client.flows.size <= stack.client.flows.capacity, `${name}: flows ${stack.client.flows.size}`);
@@ -110,7 +110,7 @@ test(`mutation fuzzer: seeds from the running network, mutated, at every node's 
 	for (const h of net.hosts.values()) h.received.length = 0;
 	net.run(61_000); // reassembly timeouts pass, flows expire
 	checkBounds(t, net);
-	t.true([...net.stacks.values()].every((s) => s.node.reassembly.size === 0), 'every reassembly timed out or completed');
+	t.true([...net.stacks.values()].every((s) => s.node.reassemblers().every((r) => r.reassembler.size === 0)), 'every reassembly timed out or completed');
 });
 
 test('fast-check: random bytes at every node never throw', (t) => {

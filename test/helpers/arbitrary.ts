@@ -36,10 +36,14 @@ const fragment: fc.Arbitrary<ExtRepr> = fc.record({
 	res: fc.constant(0),
 });
 
-/** A chain in RFC 8200 §4.1 order: Hop-by-Hop first, if any. */
+/** A chain in RFC 8200 §4.1 order: Hop-by-Hop first, if any; at most one Routing and one Fragment header (§4.1). */
 export const chain: fc.Arbitrary<ExtRepr[]> = fc
 	.tuple(fc.option(hopByHop, {nil: undefined}), fc.array(fc.oneof(destOpts, routing, fragment), {maxLength: 5}))
-	.map(([hbh, rest]) => (hbh ? [hbh, ...rest] : rest));
+	.map(([hbh, rest]) => {
+		const once = new Set<string>();
+		const kept = rest.filter((h) => h.kind === 'dest-opts' || (!once.has(h.kind) && once.add(h.kind)));
+		return hbh ? [hbh, ...kept] : kept;
+	});
 
 const upper: fc.Arbitrary<UpperRepr> = fc.oneof(
 	fc.record({

@@ -2,10 +2,10 @@
 // and state directory, brought up with netns/setup.sh (the README's first
 // command) and removed with netns/teardown.sh even when a test fails.
 import {spawnSync} from 'node:child_process';
-import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
-import {dirname, join, resolve} from 'node:path';
-import {loadTopology} from '../../src/config/topology.js';
+import {join} from 'node:path';
+import {copyTopology, loadTopology} from '../../src/config/topology.js';
 import type {Topology} from '../../src/config/topology.js';
 import {stateDir} from '../../src/netns/names.js';
 import {DEFAULT_TOPOLOGY} from './net.js';
@@ -31,15 +31,7 @@ export interface TestNet {
 
 /** A copy of the default topology with prefix `prefix`, its key paths made absolute. */
 export function testTopologyFile(prefix: string, dir: string): string {
-	const json = JSON.parse(readFileSync(DEFAULT_TOPOLOGY, 'utf8')) as {prefix: string; groups: Array<{key?: string; publicKey?: string}>};
-	json.prefix = prefix;
-	for (const g of json.groups) {
-		if (g.key) g.key = resolve(dirname(DEFAULT_TOPOLOGY), g.key);
-		if (g.publicKey) g.publicKey = resolve(dirname(DEFAULT_TOPOLOGY), g.publicKey);
-	}
-	const file = join(dir, 'topology.json');
-	writeFileSync(file, JSON.stringify(json, null, 2));
-	return file;
+	return copyTopology(DEFAULT_TOPOLOGY, prefix, join(dir, 'topology.json'));
 }
 
 export function bringUp(tag: string): TestNet {

@@ -9,9 +9,9 @@ import {injectPackets, queryControl, queryStatus} from '../../src/node/control.j
 import type {NodeStatus} from '../../src/node/status.js';
 import {files, linkIfname, underlayAddress} from '../../src/netns/names.js';
 import {startDnsmasq} from '../../src/netns/setup.js';
-import {ATTACKS, FORGED_MARK, craft} from '../../src/roles/attacker.js';
+import {ATTACKS, FLOOD_PACKETS, FORGED_MARK, craft, held, stopped} from '../../src/roles/attacker.js';
 import {A} from '../helpers/net.js';
-import type {AttackKind} from '../../src/roles/attacker.js';
+import type {AttackKind, AttackSpec} from '../../src/roles/attacker.js';
 import {capture, runAttack} from '../../src/cli/attack.js';
 import {runDemo} from '../../src/cli/demo.js';
 import {LinkType, parsePacket, pcapHeader, pcapRecord, readPcap} from '../../src/wire/index.js';
@@ -148,7 +148,9 @@ test('status: tables for people, --json for scripts, and Prometheus text on the 
 	const client = await queryControl(files.socket(net!.state, 'client'), '/metrics');
 	t.regex(client, /^anyguard_flows\{node="client",role="client"\} \d+$/m);
 	t.regex(client, /^anyguard_replay_cache\{node="client",role="client"\} [1-9]\d*$/m);
-	t.true(text.stdout.includes('CLIENT TABLES'));
+	t.true(text.stdout.includes('BOUNDS'));
+	t.regex(metrics, /^anyguard_table_capacity\{node="boundary",role="boundary",table="bfd sessions"\} [1-9]\d*$/m);
+	t.regex(client, /^anyguard_table_entries\{node="client",role="client",table="replay cache"\} \d+$/m);
 });
 
 test('real DNS and failover: server-a answers; killed, server-b within 1 s; restarted, server-a again', async (t) => {
@@ -222,14 +224,20 @@ function statusJson(): Map<string, NodeStatus> {
 }
 
 for (const kind of Object.keys(ATTACKS) as AttackKind[]) {
-	test(`attack ${kind}: no forged packet reaches the client's TUN; dropped at ${ATTACKS[kind].droppedAt} (${ATTACKS[kind].reason})`, async (t: ExecutionContext) => {
-		const spec = ATTACKS[kind];
+	const spec: AttackSpec = ATTACKS[kind];
+	test(`attack ${kind}: no forged packet reaches the client's TUN; stopped at ${spec.droppedAt} (${spec.bound ? `${spec.reason}: ${spec.bound}` : spec.reason})`, async (t: ExecutionContext) => {
 		const before = statusJson();
 		const [r, seen] = await onClientTun(() => runAttack(net!.topology, kind, {count: 3, stateRoot: net!.stateRoot, echoId: 0x4200 + Object.keys(ATTACKS).indexOf(kind)}));
 		const after = statusJson();
-		t.is(r.sent, 3);
-		t.is(r.dropped, 3, `drops for ${r.spec.reason} at ${r.spec.droppedAt}`);
-		t.is(after.get(spec.droppedAt)!.counters.drops[spec.reason] - before.get(spec.droppedAt)!.counters.drops[spec.reason], 3, 'status --json shows the drops');
+		const sent = spec.bound ? FLOOD_PACKETS : 3;
+		t.is(r.sent, sent);
+		t.true(held(spec, sent, r.dropped), `${r.dropped} of ${sent} stopped (${r.spec.reason}) at ${r.spec.droppedAt}`);
+		t.is(stopped(spec, after.get(spec.droppedAt)!) - stopped(spec, before.get(spec.droppedAt)!), r.dropped, 'status --json shows them');
+		if (spec.bound) {
+			const bound = after.get(spec.droppedAt)!.bounds.find((b) => b.table === spec.bound)!;
+			t.true(bound.size <= bound.capacity, `${spec.bound}: ${bound.size} of ${bound.capacity}`);
+			t.true(after.get(spec.droppedAt)!.bfd.filter((b) => b.link !== spec.from).every((b) => b.state === 'Up'), 'the real sessions stay Up');
+		}
 		t.is(after.get('client')!.counters.verified - before.get('client')!.counters.verified, r.victim.received, 'verified responses = pings answered');
 		t.is(r.victim.duplicates, 0, r.victim.output);
 		t.is(r.victim.received, 3, r.victim.output);

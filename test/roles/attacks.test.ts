@@ -5,7 +5,8 @@
 import test from 'ava';
 import type {ExecutionContext} from 'ava';
 import {Alg} from '../../src/anycast/option.js';
-import {ATTACKS, craft} from '../../src/roles/attacker.js';
+import {ATTACKS, FLOOD_PACKETS, FORGED_MARK, craft, held, stopped} from '../../src/roles/attacker.js';
+import {nodeStatus} from '../../src/node/status.js';
 import type {AttackContext, AttackKind, AttackSpec} from '../../src/roles/attacker.js';
 import type {DropReason} from '../../src/node/drop.js';
 import type {MemNet} from '../../src/node/memnet.js';
@@ -24,14 +25,14 @@ function repliesAtClient(net: MemNet, id = ID_X): string[] {
 		.map((p) => formatAddr(p.ip.src));
 }
 
-/** The client pings S and gets the genuine answer; returns the stamped bytes as they arrived at the client node. */
-function openFlow(net: MemNet): Uint8Array[] {
+/** The client pings `anycast` and gets the genuine answer; returns the stamped bytes as they arrived at the client node. */
+function openFlow(net: MemNet, anycast = A.S): Uint8Array[] {
 	const stamped: Uint8Array[] = [];
 	net.stacks.get('client')!.node.addHook('prerouting', (pkt) => {
 		if (pkt.inPort?.kind === 'link' && pkt.info.extCount > 0) stamped.push(pkt.info.buf.slice(pkt.info.off, pkt.info.end));
 		return null;
 	});
-	net.host('client').send(echo('request', A.client, A.S, ID_X));
+	net.host('client').send(echo('request', A.client, anycast, ID_X));
 	net.run(50);
 	return stamped;
 }
@@ -40,13 +41,16 @@ function drops(net: MemNet, node: string, reason: DropReason): number {
 	return net.stacks.get(node)!.node.counters.drops[reason];
 }
 
-/** Sends `bytes` from `from`'s host and checks the drop landed at `at` for `reason`, and only the genuine reply reached the client. */
-function expectDropped(t: ExecutionContext, net: MemNet, from: string, bytes: Uint8Array, at: string, reason: DropReason): void {
-	const before = drops(net, at, reason);
-	net.host(from).send(bytes);
+/** `from` puts `packets` on its wire; checks they were stopped at the node the table names, and only the genuine reply reached the client. */
+function expectStopped(t: ExecutionContext, net: MemNet, spec: AttackSpec, packets: Uint8Array[], anycast: Uint8Array): void {
+	const count = () => stopped(spec, nodeStatus(net.stacks.get(spec.droppedAt)!, 0));
+	const before = count();
+	for (const p of packets) net.wire(spec.from, p);
 	net.run(50);
-	t.is(drops(net, at, reason), before + 1, `${reason} at ${at}`);
-	t.deepEqual(repliesAtClient(net), ['2001:db8:1:ac::53'], 'the client host saw only the genuine reply, from S');
+	t.true(held(spec, packets.length, count() - before), `${spec.reason} at ${spec.droppedAt}: ${count() - before} of ${packets.length}`);
+	if (!spec.bound) t.is(count() - before, packets.length);
+	t.deepEqual(repliesAtClient(net), [formatAddr(anycast)], 'the client host saw only the genuine reply, from S');
+	t.false(net.host('client').received.some((p) => Buffer.from(p).includes(Buffer.from(FORGED_MARK))), 'nothing forged reached the host');
 }
 
 function signerOf(net: MemNet, node: string, group: 'dns' | 'dns2') {
@@ -93,7 +97,7 @@ test('legitimate: the Ed25519 group verifies at the boundary and the client with
 });
 
 /** The context an attacker has when it strikes: the victim's flow, and what it captured or stole. */
-function context(net: MemNet, kind: AttackKind, genuine: Uint8Array | undefined): AttackContext {
+function context(net: MemNet, kind: AttackKind, genuine: Uint8Array | undefined, anycast: Uint8Array): AttackContext {
 	const spec: AttackSpec = ATTACKS[kind];
 	let own: Uint8Array | undefined;
 	if (spec.needsOwn) {
@@ -105,13 +109,14 @@ function context(net: MemNet, kind: AttackKind, genuine: Uint8Array | undefined)
 	if (kind === 'replay-stale') net.run(net.topology.replayWindowMs + 100);
 	return {
 		client: A.client,
-		anycast: A.S,
+		anycast,
 		self: spec.from === 'attacker' ? A.attacker : A.terminalA,
 		server: A.serverA,
 		echoId: ID_X,
 		sequences: [1],
 		wallNow: wall(net),
 		stolen: signerOf(net, 'attacker', 'dns2'),
+		insider: signerOf(net, 'terminal-a', 'dns'),
 		...(genuine ? {genuine} : {}),
 		...(own ? {own} : {}),
 	};
@@ -119,13 +124,14 @@ function context(net: MemNet, kind: AttackKind, genuine: Uint8Array | undefined)
 
 for (const kind of Object.keys(ATTACKS) as AttackKind[]) {
 	const spec: AttackSpec = ATTACKS[kind];
-	test(`attack ${kind}: ${spec.summary} → ${spec.droppedAt} (${spec.reason})`, (t) => {
+	test(`attack ${kind}: ${spec.summary} → ${spec.droppedAt} (${spec.bound ? `${spec.reason}: ${spec.bound}` : spec.reason})`, (t) => {
 		const net = converged();
-		const [genuine] = openFlow(net);
+		const anycast = spec.victimGroup === 'stolen' ? A.S2 : A.S;
+		const [genuine] = openFlow(net, anycast);
 		t.truthy(genuine, 'the genuine stamped reply was seen at the client node');
-		const packets = craft(kind, context(net, kind, genuine));
-		t.is(packets.length, 1);
-		expectDropped(t, net, spec.from, packets[0]!, spec.droppedAt, spec.reason);
+		const packets = craft(kind, context(net, kind, genuine, anycast));
+		t.is(packets.length, spec.bound ? FLOOD_PACKETS : 1);
+		expectStopped(t, net, spec, packets, anycast);
 	});
 }
 

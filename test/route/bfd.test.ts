@@ -19,8 +19,9 @@ function pair(config: Partial<BfdConfig> = {}, seed = 1) {
 		agents[who] = new BfdAgent({
 			clock, config, random: seededRandom(seed + (who === 'a' ? 0 : 99)),
 			onStateChange: (ev) => events.push({...ev, who, at: clock.now()}),
-			send: (_link, payload, _dst, dstPort) => {
+			send: (_link, payload, dst, dstPort) => {
 				if (cut[who]) return;
+				if (!dst.every((b, i) => b === (who === 'a' ? B : A)[i])) return; // to someone else on the link
 				sent.push({who, at: clock.now(), bytes: payload});
 				const copy = Uint8Array.from(payload);
 				clock.setTimeout(() => {
@@ -144,4 +145,30 @@ test('bad configuration is refused', (t) => {
 	for (const config of [{detectMult: 0}, {desiredMinTxMs: 0}, {requiredMinRxMs: -1}, {detectMult: 256}]) {
 		t.is(t.throws(() => new BfdAgent({clock, send: () => {}, config}))!.name, 'BfdError');
 	}
+});
+
+test('a link holds at most maxSessionsPerLink: a new peer replaces a session that never came Up, and one that was Up is never pushed out', (t) => {
+	const {clock, agents} = pair({maxSessionsPerLink: 3});
+	clock.advance(5000);
+	t.is(agents.a.state('l', B), 'Up');
+	for (let i = 0; i < 100; i++) agents.a.addSession('l', parseAddr(`fe80::1:${i.toString(16)}`));
+	const sessions = agents.a.sessions();
+	t.is(sessions.length, 3);
+	t.is(agents.a.state('l', B), 'Up', 'the real neighbour keeps its session');
+	t.is(agents.a.evicted, 100 - 2);
+	// The others are on another link's budget.
+	for (let i = 0; i < 5; i++) agents.a.addSession('m', parseAddr(`fe80::2:${i}`));
+	t.is(agents.a.sessions().filter((s) => s.link === 'm').length, 3);
+	t.is(agents.a.sessions().filter((s) => s.link === 'l').length, 3);
+	clock.advance(5000);
+	t.is(agents.a.state('l', B), 'Up');
+});
+
+test('a link whose sessions have all been Up refuses new peers, and counts them', (t) => {
+	const {clock, agents} = pair({maxSessionsPerLink: 1});
+	clock.advance(5000);
+	t.false(agents.a.addSession('l', parseAddr('fe80::c')));
+	t.is(agents.a.refused, 1);
+	t.is(agents.a.state('l', B), 'Up');
+	t.is(t.throws(() => new BfdAgent({clock, send: () => {}, config: {maxSessionsPerLink: 0}}))!.name, 'BfdError');
 });

@@ -1,7 +1,7 @@
 import test from 'ava';
-import {parseAddr} from '../../src/util/addr.js';
+import {formatAddr, parseAddr} from '../../src/util/addr.js';
 import {SimClock, seededRandom} from '../../src/util/clock.js';
-import {RipngSpeaker, DEFAULT_RIPNG_TIMERS} from '../../src/route/ripng.js';
+import {MAX_ROUTES_PER_NEIGHBOUR, RipngSpeaker, DEFAULT_RIPNG_TIMERS} from '../../src/route/ripng.js';
 import type {RipngDropReason} from '../../src/route/ripng.js';
 import {RIPNG_PORT, RIPNG_REQUEST, RIPNG_RESPONSE, decodeRipngHeader, encodeRipng, rteMetric, rteOffset, rtePrefix, rtePrefixLen} from '../../src/route/ripng-wire.js';
 import type {RteInput} from '../../src/route/ripng-wire.js';
@@ -207,4 +207,32 @@ test('bad configuration is refused', (t) => {
 	t.is(t.throws(mk({timers: {triggeredMinMs: 5, triggeredMaxMs: 1}}))!.name, 'RipngError');
 	t.is(t.throws(mk({links: [{id: 'a', linkLocal: parseAddr('2001:db8::1')}]}))!.name, 'RipngError');
 	t.is(t.throws(mk({links: [{id: 'a', linkLocal: SELF_A, cost: 16}]}))!.name, 'RipngError');
+});
+
+test('a Request starts BFD only from a speaker on the link: RIPng port, link-local source, hop limit 255', (t) => {
+	const clock = new SimClock();
+	const heard: string[] = [];
+	const sp = new RipngSpeaker({clock, table: new RouteTable(), send: () => {}, links: [{id: 'a', linkLocal: SELF_A}], onNeighbour: (_l, addr) => heard.push(formatAddr(addr))});
+	sp.start();
+	const request = encodeRipng(RIPNG_REQUEST, [{prefix: new Uint8Array(16), len: 0, metric: 16}]);
+	sp.receive('a', request, {src: parseAddr('fe80::7'), srcPort: RIPNG_PORT, hopLimit: 64});
+	sp.receive('a', request, {src: parseAddr('fe80::8'), srcPort: 40000, hopLimit: 255});
+	sp.receive('a', request, {src: parseAddr('2001:db8::9'), srcPort: RIPNG_PORT, hopLimit: 255});
+	sp.receive('a', request, {src: parseAddr('fe80::a'), srcPort: RIPNG_PORT, hopLimit: 255});
+	t.deepEqual(heard, ['fe80::a']);
+});
+
+test('a neighbour gives at most MAX_ROUTES_PER_NEIGHBOUR routes; the rest are rte-limit', (t) => {
+	const {table, sp} = speaker();
+	sp.start();
+	const many = Array.from({length: MAX_ROUTES_PER_NEIGHBOUR + 10}, (_, i) => rte(`2001:db8:${(i >> 8).toString(16)}:${(i & 0xff).toString(16)}00::/56`, 1));
+	for (let i = 0; i < many.length; i += 70) sp.receive('a', response(many.slice(i, i + 70)), meta);
+	t.is(sp.drops['rte-limit'], 10);
+	t.is(table.size, MAX_ROUTES_PER_NEIGHBOUR);
+	// A refresh of a route it has is no new route.
+	sp.receive('a', response([many[0]!]), meta);
+	t.is(sp.drops['rte-limit'], 10);
+	// Another neighbour has its own budget.
+	sp.receive('a', response([rte('2001:db8:ffff::/48', 1)]), {...meta, src: parseAddr('fe80::2')});
+	t.is(table.size, MAX_ROUTES_PER_NEIGHBOUR + 1);
 });

@@ -22,6 +22,8 @@ import {addr, readHex} from '../helpers/bytes.js';
 const ip = {trafficClass: 0, flowLabel: 0, hopLimit: 64, src: addr('2001:db8:2:c::10'), dst: addr('2001:db8:1:ac::53')};
 const udp = (payload = Uint8Array.of(1, 2, 3)): PacketRepr['upper'] => ({proto: 17, udp: {srcPort: 4000, dstPort: 53, payload}});
 const dopts = (): ExtRepr => ({kind: 'dest-opts', options: [{type: 0x1e, data: Uint8Array.of(1, 2)}]});
+const frag = (): ExtRepr => ({kind: 'fragment', offset: 0, more: false, identification: 7, reserved: 0, res: 0});
+const rh = (): ExtRepr => ({kind: 'routing', routingType: 4, segmentsLeft: 0, data: new Uint8Array(4)});
 
 test('three extension headers: offsets, lengths, upper layer', (t) => {
 	const bytes = buildPacket({
@@ -126,6 +128,24 @@ const rows: Row[] = [
 		bytes: () => mutate(buildPacket({ip, ext: [], upper: {proto: 44, raw: new Uint8Array(4)}}), () => {}),
 		code: 'truncated',
 		offset: 40,
+	},
+	{
+		name: 'two Fragment headers (nested atomic fragments)',
+		bytes: () => buildPacket({ip, ext: [frag(), frag()], upper: udp()}),
+		code: 'repeated-header',
+		offset: 40,
+	},
+	{
+		name: 'a Fragment header, Destination Options, then a second Fragment header',
+		bytes: () => buildPacket({ip, ext: [frag(), dopts(), frag()], upper: udp()}),
+		code: 'repeated-header',
+		offset: 48,
+	},
+	{
+		name: 'two Routing headers',
+		bytes: () => buildPacket({ip, ext: [rh(), dopts(), rh()], upper: udp()}),
+		code: 'repeated-header',
+		offset: 48,
 	},
 	{
 		name: `${MAX_EXT_HEADERS + 1} extension headers`,

@@ -949,9 +949,32 @@ static napi_value define(napi_env env, napi_value exports, const char *name, nap
 	return exports;
 }
 
+/*
+ * peerUid(fd): the user id of the process at the other end of the
+ * Unix-domain socket fd (SO_PEERCRED, unix(7)), or -1 when it cannot be
+ * told. The control socket serves capture and injection to its owner only.
+ */
+static napi_value peer_uid(napi_env env, napi_callback_info info) {
+	size_t argc = 1;
+	napi_value argv[1];
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	int32_t fd = -1;
+	if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok) fd = -1;
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+	int64_t uid = -1;
+	if (fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && len == sizeof cred) uid = cred.uid;
+	napi_value out;
+	CHECK(napi_create_int64(env, uid, &out));
+	return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
 	if (!define(env, exports, "Tun", tun_new)) return NULL;
 	if (!define(env, exports, "Udp", udp_new)) return NULL;
+	napi_value fn;
+	CHECK(napi_create_function(env, "peerUid", NAPI_AUTO_LENGTH, peer_uid, NULL, &fn));
+	CHECK(napi_set_named_property(env, exports, "peerUid", fn));
 	napi_value n;
 	CHECK(napi_create_uint32(env, C_COUNT, &n));
 	CHECK(napi_set_named_property(env, exports, "counterCount", n));
