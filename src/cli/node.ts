@@ -153,7 +153,7 @@ export async function runNode(options: NodeProcessOptions): Promise<void> {
 		// behind (or drop with) data in the data socket's queue (docs/pipeline.md).
 		const control = open(CONTROL_PORT, {batch: 16, socketBuffer: 1 << 20}, `${ifname} control`);
 		ports.push([end.id, udp], [`${end.id}:control`, control]);
-		const attached = stack.attachLink(end.id, sender(udp, end.id, tap), sender(control, end.id, tap));
+		const attached = stack.attachLink(end.id, sender(udp, end.id, tap), sender(control, end.id, tap), () => void control.drain());
 		pump(udp, attached, tap, (p, b, o, l) => stack.node.receive(p, b, o, l));
 		pump(control, attached, tap, (p, b, o, l) => stack.node.receiveControl(p, b, o, l));
 		log.child({link: end.peer}).info('link attached', {ifname, mtu: end.mtu, cost: end.cost});

@@ -19,6 +19,8 @@ export interface NativeHandle {
 	send(buf: Uint8Array, off: number, len: number): boolean;
 	sendBatch(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
 	close(): void;
+	/** One batch read now (no poll): the count, or -errno. */
+	read(): number;
 	ref(): void;
 	unref(): void;
 }
@@ -161,6 +163,25 @@ export abstract class NativePort implements PacketPort {
 
 	sendBatch(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number {
 		return this.handle.sendBatch(buf, offsets, lengths, count);
+	}
+
+	/**
+	 * Reads what is waiting now, without waiting for the poll, and hands it to
+	 * the receive handler: at most `batches` batches. Returns the packets read.
+	 */
+	drain(batches = 4): number {
+		let total = 0;
+		for (let i = 0; i < batches && !this.isClosed; i++) {
+			const n = this.handle.read();
+			if (n < 0) {
+				this.fail(-n);
+				break;
+			}
+			if (n === 0) break;
+			total += n;
+			this.handler(this.buf, this.offsets, this.lengths, n);
+		}
+		return total;
 	}
 
 	stats(): PortStats {

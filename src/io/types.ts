@@ -59,6 +59,8 @@ export interface PacketPort {
 	/** Sends `count` packets laid out like a receive batch; returns how many were accepted. */
 	sendBatch(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
 	stats(): PortStats;
+	/** Reads what waits now, without waiting for the poll, into the receive handler; returns the packets read (native ports). */
+	drain?(batches?: number): number;
 	/** Stops receiving and releases the fd at once. Safe to call twice; the process can exit afterwards. */
 	close(): void;
 }

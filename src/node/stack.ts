@@ -63,8 +63,12 @@ export interface Stack {
 	anycastAddresses: Addr[];
 	/** Changes of selected routes since start. */
 	routeChanges(): number;
-	/** Wires a link port; `transmit` sends one packet to the neighbour, `transmitControl` (when the link has one) on its control channel. */
-	attachLink(id: string, transmit: Transmit, transmitControl?: Transmit): AttachedPort;
+	/**
+	 * Wires a link port; `transmit` sends one packet to the neighbour,
+	 * `transmitControl` (when the link has one) on its control channel, and
+	 * `drainControl` reads what waits on that channel now.
+	 */
+	attachLink(id: string, transmit: Transmit, transmitControl?: Transmit, drainControl?: () => void): AttachedPort;
 	/** Wires the host port (the TUN); `mtu` is the TUN's. */
 	attachHost(transmit: (buf: Uint8Array, off: number, len: number) => boolean, mtu: number): AttachedPort;
 	start(): void;
@@ -139,10 +143,13 @@ export function buildStack(t: Topology, name: string, deps: StackDeps): Stack {
 
 	// The router sends through the node, and the node forwards with the router's table.
 	const wired: {node?: Node} = {};
+	// Each link's control channel, read on demand before BFD declares a neighbour dead.
+	const drains = new Map<string, () => void>();
 	const router = new Router(routerConfig, {
 		clock: deps.clock,
 		...(deps.random ? {random: deps.random} : {}),
 		send: (link, payload, dst, dstPort, srcPort) => void wired.node?.sendUdp(link, payload, dst, dstPort, srcPort),
+		beforeDetect: (link) => drains.get(link)?.(),
 	});
 	const node = new Node({
 		name,
@@ -175,9 +182,10 @@ export function buildStack(t: Topology, name: string, deps: StackDeps): Stack {
 		groups,
 		anycastAddresses: t.groups.map((g) => parseAddr(g.anycast)),
 		routeChanges: () => routeChanges,
-		attachLink(id, transmit, transmitControl) {
+		attachLink(id, transmit, transmitControl, drainControl) {
 			const end = links.find((l) => l.id === id);
 			if (!end) throw new Error(`${name} has no link to ${id}`);
+			if (drainControl) drains.set(id, drainControl);
 			return node.addPort({
 				name: id, kind: 'link', mtu: end.mtu, linkLocal: end.linkLocal, transmit,
 				...(end.zone ? {zone: end.zone} : {}), ...(end.police ? {police: end.police} : {}), ...(transmitControl ? {transmitControl} : {}),

@@ -106,6 +106,7 @@ export class BfdAgent {
 	private readonly send: SendFn;
 	private readonly random: () => number;
 	private readonly onStateChange: (ev: BfdEvent) => void;
+	private readonly beforeDetect: (link: LinkId) => void;
 	private readonly byKey = new Map<string, Session>();
 	private readonly byDisc = new Map<number, Session>();
 	private nextPort = BFD_SRC_PORT_MIN;
@@ -113,8 +114,22 @@ export class BfdAgent {
 	private readonly tx = emptyBfdControl();
 	private stopped = false;
 
-	constructor(opts: {clock: Clock; send: SendFn; config?: Partial<BfdConfig>; random?: () => number; onStateChange?: (ev: BfdEvent) => void}) {
+	constructor(opts: {
+		clock: Clock;
+		send: SendFn;
+		config?: Partial<BfdConfig>;
+		random?: () => number;
+		onStateChange?: (ev: BfdEvent) => void;
+		/**
+		 * Called when a detection timer expires, before the session is declared
+		 * down: reads what waits unread on the link (the process may have been
+		 * too busy to poll), so that a late timer never outruns a packet already
+		 * there. A packet read re-arms the timer, and the session lives on.
+		 */
+		beforeDetect?: (link: LinkId) => void;
+	}) {
 		this.clock = opts.clock;
+		this.beforeDetect = opts.beforeDetect ?? (() => {});
 		this.send = opts.send;
 		this.random = opts.random ?? Math.random;
 		this.onStateChange = opts.onStateChange ?? (() => {});
@@ -318,6 +333,8 @@ export class BfdAgent {
 		const ms = this.detectTimeUs(s) / 1000;
 		s.detectTimer = this.clock.setTimeout(() => {
 			s.detectTimer = undefined;
+			this.beforeDetect(s.link);
+			if (s.detectTimer !== undefined || !this.byKey.has(s.key)) return; // a packet was waiting: re-armed
 			if (s.state === BfdStateCode.Init || s.state === BfdStateCode.Up) this.setState(s, BfdStateCode.Down, BfdDiag.DetectionTimeExpired);
 		}, ms);
 	}

@@ -99,7 +99,7 @@ export class Router {
 	private readonly peers = new Map<string, {link: LinkId; peer: Addr}>();
 	private running = false;
 
-	constructor(readonly config: RouterConfig, deps: {clock: Clock; send: SendFn; random?: () => number}) {
+	constructor(readonly config: RouterConfig, deps: {clock: Clock; send: SendFn; random?: () => number; beforeDetect?: (link: LinkId) => void}) {
 		this.name = config.name;
 		for (const l of config.links) {
 			if (this.links.has(l.id)) throw new RouterError('bad-config', `${config.name}: duplicate link ${l.id}`);
@@ -114,7 +114,10 @@ export class Router {
 		const send: SendFn = (link, payload, dst, dstPort, srcPort) => {
 			if (this.running && this.links.get(link)?.up === true) deps.send(link, payload, dst, dstPort, srcPort);
 		};
-		this.bfd = new BfdAgent({clock: deps.clock, send, random, ...(config.bfd ? {config: config.bfd} : {}), onStateChange: (ev) => this.onBfd(ev)});
+		this.bfd = new BfdAgent({
+			clock: deps.clock, send, random, ...(config.bfd ? {config: config.bfd} : {}), onStateChange: (ev) => this.onBfd(ev),
+			...(deps.beforeDetect ? {beforeDetect: deps.beforeDetect} : {}),
+		});
 		const ripLinks = [...this.links.values()].filter((l) => l.ripng);
 		this.ripng = ripLinks.length === 0 ? null : new RipngSpeaker({
 			clock: deps.clock, table: this.table, send, random,

@@ -1,6 +1,6 @@
 // The default topology in memory, converged, and packets to throw at it.
 import {fileURLToPath} from 'node:url';
-import {loadTopology} from '../../src/config/topology.js';
+import {loadTopology, parseTopology} from '../../src/config/topology.js';
 import type {Topology} from '../../src/config/topology.js';
 import {MemNet} from '../../src/node/memnet.js';
 import type {MemNetOptions} from '../../src/node/memnet.js';
@@ -25,6 +25,16 @@ let cached: Topology | undefined;
 export function defaultTopology(): Topology {
 	cached ??= loadTopology(DEFAULT_TOPOLOGY);
 	return cached;
+}
+
+/** The default topology without policing at `node`: no ingress policer on its links, and its own stack's work (route exchange, BFD and the rest) taken at any rate. */
+export function withoutPolicing(node: string): Topology {
+	const t = defaultTopology();
+	const json = JSON.parse(JSON.stringify({...t, file: undefined, dir: undefined})) as {nodes: Array<{name: string; controlPlane?: unknown}>; links: Array<{a: string; b: string; police?: unknown}>};
+	const any = {perSecond: 1_000_000, burst: 1_000_000};
+	json.nodes.find((n) => n.name === node)!.controlPlane = {control: any, local: any};
+	for (const l of json.links) if (l.a === node || l.b === node) delete l.police;
+	return parseTopology(json, t.file);
 }
 
 /** The default topology, started and run until routing has converged. */

@@ -172,3 +172,37 @@ test('a link whose sessions have all been Up refuses new peers, and counts them'
 	t.is(agents.a.state('l', B), 'Up');
 	t.is(t.throws(() => new BfdAgent({clock, send: () => {}, config: {maxSessionsPerLink: 0}}))!.name, 'BfdError');
 });
+
+test('a late detection timer reads what waits on the link first: packets queued unread keep the session Up', (t) => {
+	// b's packets to a pile up unread (a's process was busy) past a's detection time; a's timer then fires.
+	const run = (drain: boolean) => {
+		const clock = new SimClock();
+		const queued: Uint8Array[] = [];
+		let reading = true;
+		const agents = {} as Record<'a' | 'b', BfdAgent>;
+		const deliver = (to: 'a' | 'b', from: Uint8Array, bytes: Uint8Array) => agents[to].receive('l', bytes, {src: from, srcPort: 49152, hopLimit: 255});
+		agents.a = new BfdAgent({
+			clock, random: seededRandom(1),
+			send: (_l, p) => void clock.setTimeout(() => deliver('b', A, Uint8Array.from(p)), 1),
+			beforeDetect: () => {
+				if (drain) for (const p of queued.splice(0)) deliver('a', B, p);
+			},
+		});
+		agents.b = new BfdAgent({
+			clock, random: seededRandom(2),
+			send: (_l, p) => {
+				const copy = Uint8Array.from(p);
+				clock.setTimeout(() => (reading ? deliver('a', B, copy) : queued.push(copy)), 1);
+			},
+		});
+		agents.a.addSession('l', B);
+		agents.b.addSession('l', A);
+		clock.advance(5000);
+		t.is(agents.a.state('l', B), 'Up');
+		reading = false; // a stops polling; b's packets wait in the socket
+		clock.advance(400);
+		return {state: agents.a.state('l', B), downs: agents.a.downs};
+	};
+	t.deepEqual(run(true), {state: 'Up', downs: 0}, 'drained: the waiting packets re-arm the timer');
+	t.deepEqual(run(false), {state: 'Down', downs: 1}, 'without the drain the same timer declares a live neighbour dead');
+});

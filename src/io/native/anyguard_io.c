@@ -906,6 +906,24 @@ static napi_value m_send_batch(napi_env env, napi_callback_info info) {
 	return out;
 }
 
+// read(): one batch read now, into the shared area, without waiting for the
+// poll: the count (>= 0), or -errno when the port cannot go on. The caller
+// hands the batch to its handler itself. For a timer that must not act on a
+// stale view while packets wait unread (BFD's detection, docs/pipeline.md).
+static napi_value m_read(napi_env env, napi_callback_info info) {
+	napi_value self, out;
+	CHECK(napi_get_cb_info(env, info, NULL, NULL, &self, NULL));
+	port_t *p = unwrap(env, self);
+	if (!p) return NULL;
+	int n = 0;
+	if (!p->closed) {
+		n = p->kind == KIND_TUN ? tun_read_batch(p) : udp_read_batch(p);
+		if (n > 0) p->ctr[C_RX_BATCHES]++;
+	}
+	CHECK(napi_create_int32(env, n, &out));
+	return out;
+}
+
 static napi_value m_close(napi_env env, napi_callback_info info) {
 	napi_value self;
 	CHECK(napi_get_cb_info(env, info, NULL, NULL, &self, NULL));
@@ -940,6 +958,7 @@ static napi_value define(napi_env env, napi_value exports, const char *name, nap
 		{"send", NULL, m_send, NULL, NULL, NULL, napi_default_method, NULL},
 		{"sendBatch", NULL, m_send_batch, NULL, NULL, NULL, napi_default_method, NULL},
 		{"close", NULL, m_close, NULL, NULL, NULL, napi_default_method, NULL},
+		{"read", NULL, m_read, NULL, NULL, NULL, napi_default_method, NULL},
 		{"ref", NULL, m_ref, NULL, NULL, NULL, napi_default_method, NULL},
 		{"unref", NULL, m_unref, NULL, NULL, NULL, napi_default_method, NULL},
 	};
