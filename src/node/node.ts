@@ -56,8 +56,15 @@ export interface Port {
 export interface AttachedPort extends Port {
 	readonly port: Port;
 	readonly counters: PortCounters;
-	/** Control-plane policing of route exchange and BFD from this link. */
+	/** Control-plane policing of route exchange and BFD from this link's control channel. */
 	readonly controlBucket: TokenBucket;
+	/**
+	 * The same for route exchange and BFD that arrive with the link's data (a
+	 * link without a control channel, or a sender that writes them there): a
+	 * bucket of its own, so that a flood of them on the data channel never
+	 * spends the control channel's.
+	 */
+	readonly dataControlBucket: TokenBucket;
 	/** Ingress policer of the data channel, when the port has one. */
 	readonly policer: TokenBucket | null;
 }
@@ -87,6 +94,8 @@ export class Packet {
 	inPort: AttachedPort | null = null;
 	outPort: AttachedPort | null = null;
 	nextHop: NextHop | null = null;
+	/** Arrived on the link's control channel. */
+	viaControl = false;
 
 	/** Replaces the packet's bytes (a hook that rewrote it into a new buffer). */
 	replace(bytes: Uint8Array): void {
@@ -204,6 +213,7 @@ export class Node {
 			port,
 			counters: portCounters(),
 			controlBucket: new TokenBucket(this.limits.control, this.config.now()),
+			dataControlBucket: new TokenBucket(this.limits.control, this.config.now()),
 			policer: port.police ? new TokenBucket(port.police, this.config.now()) : null,
 		}) as AttachedPort;
 		if (port.kind === 'host') {
@@ -281,6 +291,7 @@ export class Node {
 			pkt.inPort = port;
 			pkt.outPort = null;
 			pkt.nextHop = null;
+			pkt.viaControl = false;
 			pkt.info.fragIndex = -1;
 			try {
 				parsePacket(buf, pkt.info, off, off + len);
@@ -318,6 +329,7 @@ export class Node {
 			pkt.inPort = port;
 			pkt.outPort = null;
 			pkt.nextHop = null;
+			pkt.viaControl = true;
 			pkt.info.fragIndex = -1;
 			try {
 				parsePacket(buf, pkt.info, off, off + len);
@@ -474,6 +486,7 @@ export class Node {
 			p.inPort = inPort;
 			p.outPort = out;
 			p.nextHop = null;
+			p.viaControl = false;
 			this.counters.fragmentsForwarded++;
 			this.tail(p, forwarding);
 		} finally {
@@ -505,6 +518,7 @@ export class Node {
 			p.inPort = e.first.port;
 			p.outPort = null;
 			p.nextHop = null;
+			p.viaControl = false;
 			this.sendError(p, Icmp6.TimeExceeded, TimeExceededCode.Reassembly, 0);
 		} finally {
 			this.depth--;
@@ -558,7 +572,8 @@ export class Node {
 		this.counters.local++;
 		// Control-plane policing: route exchange and BFD per link, the rest per node, before any work.
 		if (this.isControl(pkt)) {
-			if (!pkt.inPort!.controlBucket.take(this.config.now())) return this.drop('control-policed', pkt);
+			const port = pkt.inPort!;
+			if (!(pkt.viaControl ? port.controlBucket : port.dataControlBucket).take(this.config.now())) return this.drop('control-policed', pkt);
 		} else if (!this.localBucket.take(this.config.now())) return this.drop('local-policed', pkt);
 		if (pkt.info.isFragment) {
 			// RFC 8200 §4.5: the destination reassembles.
