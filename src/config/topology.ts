@@ -127,12 +127,13 @@ const linkSchema = z.strictObject({
 	/** Largest inner IPv6 packet the link carries. */
 	mtu: z.number().int().min(1280).max(9000).default(1500),
 	/**
-	 * Ingress policing at both ends: each admits at most `perSecond` data
-	 * packets a second from the link (token bucket of `burst`), the provisioned
-	 * rate of an access link. Route exchange and BFD on the
-	 * link's control channel are not counted against it.
+	 * Ingress policing, the provisioned rate of an access link: the node `at`
+	 * (both ends when absent) admits at most `perSecond` data packets a second
+	 * from the link, in a token bucket of `burst`. A provider polices what a
+	 * customer sends in, so `at` is the provider's side. Route exchange and BFD
+	 * on the link's control channel are not counted against it.
 	 */
-	police: rate.optional(),
+	police: rate.extend({at: name.optional()}).optional(),
 });
 
 const topologySchema = z.strictObject({
@@ -282,6 +283,7 @@ function crossCheck(t: Topology, keyRoles: boolean): void {
 	t.links.forEach((l, i) => {
 		for (const end of ['a', 'b'] as const) if (!nodes.has(l[end])) fail(`links[${i}].${end}`, `no node named ${l[end]}`);
 		if (l.a === l.b) fail(`links[${i}]`, `a link from ${l.a} to itself`);
+		if (l.police?.at !== undefined && l.police.at !== l.a && l.police.at !== l.b) fail(`links[${i}].police.at`, `${l.police.at} is not an end of the link ${l.a}–${l.b}`);
 		const key = [l.a, l.b].sort().join('|');
 		if (seen.has(key)) fail(`links[${i}]`, `a second link between ${l.a} and ${l.b}`);
 		seen.add(key);

@@ -91,7 +91,7 @@ export function linkEnds(t: Topology, name: string): LinkEnd[] {
 				peer,
 				cost: l.cost,
 				mtu: l.mtu,
-				...(l.police ? {police: l.police} : {}),
+				...(l.police && (l.police.at === undefined || l.police.at === name) ? {police: {perSecond: l.police.perSecond, burst: l.police.burst}} : {}),
 				linkLocal: linkLocalOf(t, name),
 				zone: spec.role === 'boundary' ? (spec.outside?.includes(peer) ? 'outside' : 'inside') : undefined,
 			};

@@ -40,6 +40,7 @@ const cases: Array<[string, (j: ReturnType<typeof base>) => void, RegExp]> = [
 	['an address in the lab underlay', (j) => (j.nodes[1]!.address = '2001:db8:ffff:1::9'), /nodes\[1\]\.address: 2001:db8:ffff:1::9 overlaps 2001:db8:ff00::\/40/],
 	['a host prefix covering the underlay', (j) => (j.nodes[0]!.host = {address: '2001:db8:2:c::10', prefixes: ['2001:db8::/32']}), /nodes\[0\]\.host\.prefixes\[0\]: 2001:db8::\/32 overlaps/],
 	['a police rate without a burst', (j) => (j.links[0]!.police = {perSecond: 10}), /links\[0\]\.police\.burst/],
+	['policing at a node that is not an end of the link', (j) => (j.links[0]!.police = {at: 'boundary', perSecond: 10, burst: 5}), /links\[0\]\.police\.at: boundary is not an end of the link client–internet/],
 	// Key roles: holding what verifies must never be enough to forge.
 	['a client of an HMAC group without its own key', (j) => delete j.nodes[0]!.keys, /nodes\[0\]\.keys: client verifies HMAC group dns and needs its own client key .*keygen client/],
 	['a client handed the HMAC group key', (j) => (j.nodes[0]!.keys = {dns: j.groups[0]!.key}), /nodes\[0\]\.keys\.dns: .* is group dns's own key/],

@@ -307,14 +307,21 @@ test('TCP: forged resets and data from S, server-a and the attacker into a live 
 		}
 		const before = await counters();
 		const out = join(net!.stateRoot, 'fetched');
+		// The attacker watches the client's link (on-path): the connection's ports and sequence numbers. The
+		// sniffer listens before the download starts, so it never misses it however slowly scapy loads.
+		const sniffer = spawn('ip', ['netns', 'exec', net!.ns('client'), '/usr/bin/python3', '-c', SNIFF], {stdio: ['ignore', 'pipe', 'pipe']});
+		const sniff = {stdout: '', stderr: ''};
+		sniffer.stdout.on('data', (d: Buffer) => (sniff.stdout += d.toString()));
+		sniffer.stderr.on('data', (d: Buffer) => (sniff.stderr += d.toString()));
+		const sniffed = new Promise<void>((r) => sniffer.once('exit', () => r()));
+		for (let i = 0; i < 600 && !sniff.stdout.includes('ready'); i++) await sleep(50);
+		t.true(sniff.stdout.includes('ready'), `the sniffer started: ${sniff.stderr}`);
 		const curl = spawn('ip', ['netns', 'exec', net!.ns('client'), 'curl', '-g', '-s', '--limit-rate', '6M', '-o', out, '-w', '%{http_code} %{size_download}', `http://[${S}]:8080/blob`], {stdio: ['ignore', 'pipe', 'pipe']});
 		let result = '';
 		curl.stdout.on('data', (d: Buffer) => (result += d.toString()));
 		const done = new Promise<number | null>((r) => curl.once('exit', r));
-		// The attacker watches the client's link (on-path): the connection's ports and sequence numbers.
-		await sleep(1200);
-		const sniff = spawnSync('ip', ['netns', 'exec', net!.ns('client'), '/usr/bin/python3', '-c', SNIFF], {encoding: 'utf8', timeout: 15_000});
-		const seg = JSON.parse(sniff.stdout.trim() || '{}') as {sport?: number; dport?: number; seq?: number; ack?: number; len?: number};
+		await sniffed;
+		const seg = JSON.parse(sniff.stdout.trim().split('\n').at(-1)?.replace(/^ready$/, '') || '{}') as {sport?: number; dport?: number; seq?: number; ack?: number; len?: number};
 		t.truthy(seg.dport, `sniffed a segment from S: ${sniff.stdout} ${sniff.stderr}`);
 		const next = (seg.seq! + seg.len!) >>> 0;
 		const common = {client: CLIENT, sport: 8080, dport: seg.dport, ack: seg.ack, srcs: [S, SERVER_A, ATTACKER]};
@@ -326,6 +333,8 @@ test('TCP: forged resets and data from S, server-a and the attacker into a live 
 		t.is(code, 0, `curl: ${result}`);
 		t.is(result, `200 ${24 << 20}`);
 		t.is(createHash('sha256').update(readFileSync(out)).digest('hex'), digest, 'the file is whole: no forged byte got in');
+		const moved = (node: string) => Object.entries(after.get(node)!.counters.drops).filter(([k, v]) => v !== before.get(node)!.counters.drops[k as DropReason]).map(([k, v]) => `${k} +${v - before.get(node)!.counters.drops[k as DropReason]}`).join(', ');
+		t.log(`client drops: ${moved('client')}; internet drops: ${moved('internet')}`);
 		t.true(delta(before, after, 'client', 'src-is-anycast') >= 3 * 64, 'forged segments from S');
 		t.true(delta(before, after, 'client', 'id-missing') >= 3 * 64, "forged segments from server-a's and the attacker's address on the connection's ports");
 	} finally {
@@ -333,14 +342,20 @@ test('TCP: forged resets and data from S, server-a and the attacker into a live 
 	}
 });
 
-/** Sniffs one data segment from S to the client on its TUN and prints its ports, sequence number and length. */
+/** Sniffs one data segment from S to the client on its TUN and prints its ports, sequence number and length; prints `ready` once listening. */
 const SNIFF = `
 import json
-from scapy.all import sniff, IPv6, TCP
-p = sniff(iface='tun0', count=1, timeout=10, lfilter=lambda p: IPv6 in p and TCP in p and p[IPv6].src == '${S}' and len(p[TCP].payload) > 0)
+from scapy.all import AsyncSniffer, IPv6, TCP
+s = AsyncSniffer(iface='tun0', count=1, lfilter=lambda p: IPv6 in p and TCP in p and p[IPv6].src == '${S}' and len(p[TCP].payload) > 0,
+                 started_callback=lambda: print('ready', flush=True))
+s.start()
+s.join(timeout=20)
+if s.running:
+    s.stop()
+p = s.results
 if p:
     t = p[0][TCP]
-    print(json.dumps({'sport': t.sport, 'dport': t.dport, 'seq': t.seq, 'ack': t.ack, 'len': len(t.payload)}))
+    print(json.dumps({'sport': t.sport, 'dport': t.dport, 'seq': t.seq, 'ack': t.ack, 'len': len(t.payload)}), flush=True)
 `;
 
 test('ipv6toolkit from the attacker and from terminal-a: atomic fragments and SYNs from S, forged errors quoting a DNS query; none reaches the client', async (t) => {

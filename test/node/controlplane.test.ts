@@ -144,7 +144,7 @@ test('the control channel takes only route exchange and BFD for this node: the r
 });
 
 test('a link with ingress policing admits its rate from that link and counts the rest as policed', (t) => {
-	const net = up(variant((j) => (j.links[0]!.police = {perSecond: 100, burst: 10})));
+	const net = up(variant((j) => (j.links[0]!.police = {at: 'rtr', perSecond: 100, burst: 10})));
 	const rtr = net.stacks.get('rtr')!.node;
 	const port = rtr.ports.get('alpha')!;
 	for (let i = 0; i < 40; i++) net.host('alpha').send(echo(A, B, i));
@@ -152,8 +152,9 @@ test('a link with ingress policing admits its rate from that link and counts the
 	t.is(port.counters.policed, 30);
 	t.is(rtr.counters.drops.policed, 30);
 	t.is(net.host('beta').received.filter((p) => p[40] === Icmp6.EchoRequest).length, 10);
-	// beta's link is not policed.
+	// beta's link is not policed, nor alpha's end of the policed link (the replies it gets are not counted).
 	t.is(rtr.ports.get('beta')!.counters.policed, 0);
+	t.is(net.stacks.get('alpha')!.node.ports.get('rtr')!.counters.policed, 0);
 	// Routing over the policed link stays up: its route exchange and BFD are on the link's control channel
 	// on the real network; here (no control channel) the session was up before the burst and stays up.
 	net.run(2000);
