@@ -11,6 +11,7 @@ import {cpus, release} from 'node:os';
 import {fileURLToPath} from 'node:url';
 import {ensureDist} from './code.js';
 import {writeChart} from './chart.js';
+import {meetsGoal} from './lib.js';
 import type {Bench, Result} from './lib.js';
 
 const suites: Array<[string, () => Promise<{run: Bench}>]> = [
@@ -34,10 +35,8 @@ function fmt(value: number): string {
 }
 
 function meets(result: Result): string {
-	if (!result.goal) return '';
-	const [op, raw] = result.goal.split(' ') as [string, string];
-	const goal = Number(raw);
-	return (op === '>=' ? result.value >= goal : result.value <= goal) ? 'met' : 'MISSED';
+	const met = meetsGoal(result);
+	return met === undefined ? '' : met ? 'met' : 'MISSED';
 }
 
 function cpuModel(): string {
