@@ -168,15 +168,26 @@ const HELPER = 'while read -r _; do "$@" </dev/null >/dev/null 2>&1; echo "$?"; 
  * the command with it, and the next check starts a new one.
  */
 export function commandHealthCheck(file: string, args: readonly string[], timeoutMs = 1000): HealthCheck {
+	// One helper may serve several originators (a server's groups share its check): the checks queue, and
+	// each answer line goes to the oldest. Each check's time runs from when the helper starts it.
 	let helper: ChildProcess | undefined;
-	let waiting: ((ok: boolean) => void) | undefined;
+	const queue: Array<(ok: boolean) => void> = [];
 	let timer: NodeJS.Timeout | undefined;
 	let buffered = '';
-	const answer = (ok: boolean) => {
+	const arm = (h: ChildProcess) => {
 		clearTimeout(timer);
-		const w = waiting;
-		waiting = undefined;
-		w?.(ok);
+		timer = undefined;
+		if (queue.length === 0) return;
+		timer = setTimeout(() => {
+			// The command at the head hangs: kill the helper with it; the checks queued behind it fail too.
+			stopHelper(h);
+			failAll();
+		}, timeoutMs);
+	};
+	const failAll = () => {
+		clearTimeout(timer);
+		timer = undefined;
+		for (const w of queue.splice(0)) w(false);
 	};
 	const stopHelper = (h: ChildProcess) => {
 		if (helper === h) helper = undefined;
@@ -199,13 +210,14 @@ export function commandHealthCheck(file: string, args: readonly string[], timeou
 			for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
 				const line = buffered.slice(0, nl).trim();
 				buffered = buffered.slice(nl + 1);
-				answer(line === '0');
+				queue.shift()?.(line === '0');
+				arm(h);
 			}
 		});
 		const gone = () => {
 			if (helper !== h) return;
 			helper = undefined;
-			answer(false);
+			failAll();
 		};
 		h.on('error', gone);
 		h.on('exit', gone);
@@ -214,17 +226,12 @@ export function commandHealthCheck(file: string, args: readonly string[], timeou
 	};
 	return () =>
 		new Promise<boolean>((resolve) => {
-			if (waiting) return resolve(false); // never overlapped by AnycastOriginator; refuse rather than queue
 			if (!helper) {
 				buffered = '';
 				helper = startHelper();
 			}
-			const h = helper;
-			waiting = resolve;
-			timer = setTimeout(() => {
-				stopHelper(h);
-				answer(false);
-			}, timeoutMs);
-			h.stdin!.write('\n');
+			queue.push(resolve);
+			if (queue.length === 1) arm(helper);
+			helper.stdin!.write('\n');
 		});
 }

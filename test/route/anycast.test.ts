@@ -103,6 +103,9 @@ test('commandHealthCheck: one helper runs every check; a timeout kills it and th
 		t.true(await check(), 'the next check runs under a new helper');
 		t.is(new Set(parents()).size, 2);
 		t.throws(() => process.kill(hung, 0), undefined, 'the timed-out helper is gone');
+		// Two originators (a server's two groups) share the check: concurrent checks queue, each gets its answer.
+		t.deepEqual(await Promise.all([check(), check(), check()]), [true, true, true]);
+		t.is(new Set(parents()).size, 2);
 	} finally {
 		rmSync(dir, {recursive: true, force: true});
 	}
