@@ -9,6 +9,9 @@
 //             and TUNs of `anyguard up` (roles: false), and in each a minimal
 //             C forwarder (bench/native/c_relay.c: static routes, no hooks,
 //             the addon's batching and GSO), one process per node.
+//   JS relay  the same with a Node process per node (bench/relay.mjs): the
+//             addon's TUN and links, the same routes, no pipeline. Between the
+//             C relay and anyguard it tells Node's and the addon's share.
 //   anyguard  `anyguard up`: the role processes from dist/.
 //
 // The copy of the default topology drops the access links' ingress policing
@@ -42,7 +45,7 @@
 //                        configuration, multiplier × BFD interval + the
 //                        triggered-update maximum (docs/routing.md).
 //
-// Namespaces: k<pid>-* (kernel), c<pid>-* (C relays) and b<pid>-* (ours); no
+// Namespaces: k<pid>-* (kernel), c<pid>-* (C relays), j<pid>-* (JS relays) and b<pid>-* (ours); no
 // host link; all removed in `finally` and on SIGINT.
 import type * as M_cli_probe from '../src/cli/probe.js';
 import type * as M_config_topology from '../src/config/topology.js';
@@ -69,6 +72,7 @@ const ROUNDS = Number(process.env.ANYGUARD_BENCH_ROUNDS ?? 5);
 const PINGS = 300;
 const PAYLOAD = 100;
 const SINK_PORT = 9999;
+const JS_RELAY = fileURLToPath(new URL('relay.mjs', import.meta.url));
 
 type Setup = typeof M_netns_setup;
 type Kernel = typeof M_netns_kernel;
@@ -225,9 +229,11 @@ export const run: Bench = async () => {
 	const tag = process.pid % 1000;
 	const kFile = topologyCopy(`k${tag}-`, dir);
 	const cFile = topologyCopy(`c${tag}-`, dir);
+	const jFile = topologyCopy(`j${tag}-`, dir);
 	const oFile = topologyCopy(`b${tag}-`, dir);
 	const kt = loadTopology(kFile);
 	const ct = loadTopology(cFile);
+	const jt = loadTopology(jFile);
 	const ot = loadTopology(oFile);
 	const quiet = {step: (s: string) => log(`    up: ${s}`), detail: () => {}};
 	const silent = {step: () => {}, detail: () => {}};
@@ -240,6 +246,7 @@ export const run: Bench = async () => {
 		await sleep(50);
 		kernel.kernelDown(kt);
 		await setup.down(cFile, {stateRoot: dir, progress: silent});
+		await setup.down(jFile, {stateRoot: dir, progress: silent});
 		await setup.down(oFile, {stateRoot: dir, progress: silent});
 		rmSync(dir, {recursive: true, force: true});
 	};
@@ -254,6 +261,9 @@ export const run: Bench = async () => {
 		log(`  C relays (${ct.prefix}*, ${relay})`);
 		await setup.up(cFile, {stateRoot: dir, hostLink: false, roles: false, progress: silent});
 		for (const n of ct.nodes) await procs.start(`${ct.prefix}${n.name}`, [relay, ...relayArgs(ct, kernel, names, n.name)], -1).line('ready');
+		log(`  JS relays (${jt.prefix}*, bench/relay.mjs)`);
+		await setup.up(jFile, {stateRoot: dir, hostLink: false, roles: false, progress: silent});
+		for (const n of jt.nodes) await procs.start(`${jt.prefix}${n.name}`, [process.execPath, JS_RELAY, ...relayArgs(jt, kernel, names, n.name)], -1).line('ready');
 		log(`  anyguard (${ot.prefix}*, role processes from ${codeKind()}/)`);
 		const {state, routingMs} = await setup.up(oFile, {stateRoot: dir, hostLink: false, restartDelayMs: 10_000, progress: quiet});
 		await sleep(1000); // let start-up allocation settle before reading memory
@@ -262,13 +272,14 @@ export const run: Bench = async () => {
 		const nets: Array<[string, Topology, Measured]> = [
 			['kernel', kt, empty()],
 			['c-relay', ct, empty()],
+			['js-relay', jt, empty()],
 			['anyguard', ot, empty()],
 		];
 		for (const [, t] of nets) warmUp(t);
 		for (let i = 0; i < ROUNDS; i++) for (const [label, t, m] of nets) await udpRound(t, procs, m, log, `round ${i + 1} ${label}`);
 		for (let done = 0; done < PINGS; done += 100) for (const [, t, m] of nets) pingChunk(t, Math.min(100, PINGS - done), m);
 		for (const [label, , m] of nets) log(`    ${label} ping: ${m.rtts.length} replies, p50 ${percentile(m.rtts, 50).toFixed(0)} µs, p99 ${percentile(m.rtts, 99).toFixed(0)} µs`);
-		const [kern, crel, ours] = nets.map(([, , m]) => m) as [Measured, Measured, Measured];
+		const [kern, crel, jrel, ours] = nets.map(([, , m]) => m) as [Measured, Measured, Measured, Measured];
 		const failMs = await failover(ot, state, setup, probe, log);
 
 		const kUdp: Result = {
@@ -310,6 +321,15 @@ export const run: Bench = async () => {
 			},
 			kPerHop,
 		);
+		const jPerHop: Result = withRatio(
+			{
+				name: 'e2e.hop.js_relay_us_p50',
+				value: (p(jrel, 50) - p(kern, 50)) / crossings,
+				unit: 'µs',
+				note: `(JS relay p50 ${p(jrel, 50).toFixed(0)} − kernel p50 ${p(kern, 50).toFixed(0)} µs) / ${crossings}: a Node process on the addon, no pipeline (context); p99 ${p(jrel, 99).toFixed(0)} µs; UDP ${k(median(jrel.udp))}/s`,
+			},
+			cPerHop,
+		);
 		const spread = (m: Measured) => p(m, 99) / p(m, 50);
 		const kSpread: Result = {name: 'e2e.ping.kernel.p99_over_p50', value: spread(kern), unit: '×', note: 'kernel p99 / p50 (context)'};
 		const cSpread: Result = {name: 'e2e.ping.c_relay.p99_over_p50', value: spread(crel), unit: '×', note: 'C relay p99 / p50 (baseline)'};
@@ -348,6 +368,7 @@ export const run: Bench = async () => {
 			withRatio({name: 'e2e.ping.p99_over_p50', value: spread(ours), unit: '×', goal: '<= 2', note: `anyguard p99 ${p(ours, 99).toFixed(0)} / p50 ${p(ours, 50).toFixed(0)} µs`}, cSpread),
 			kPerHop,
 			cPerHop,
+			jPerHop,
 			withRatio(
 				{
 					name: 'e2e.hop.added_us_p50',
