@@ -35,7 +35,7 @@ function panel(x: number, y: number, w: number, title: string, pairs: Pair[], un
 	const max = Math.max(...all);
 	const min = log ? Math.max(1, Math.min(...all) / 2) : 0;
 	const scale = (v: number) => (log ? (Math.log10(Math.max(v, min)) - Math.log10(min)) / (Math.log10(max * 1.05) - Math.log10(min)) : v / (max * 1.05)) * barW;
-	const parts = [`<text x="${x}" y="${y}" class="title">${esc(title)}</text>`];
+	const parts = [`<text x="${x}" y="${y}" class="ptitle">${esc(title)}</text>`];
 	let row = y + 16;
 	for (const p of pairs) {
 		parts.push(`<text x="${x}" y="${row + 22}" class="label">${esc(p.label)}</text>`);
@@ -104,13 +104,14 @@ export function chartSvg(results: Result[], caption: string): string {
 	const rowsH = (ps: Pair[]) => ps.reduce((h, p) => h + 14 + 19 * (p.relay !== undefined ? 3 : 2), 16);
 	const goals = results.filter((r) => r.goal);
 	const W = 900;
-	const top = 56;
+	const top = 80;
 	const panelsH = Math.max(rowsH(throughput), rowsH(latency)) + 20;
 	const goalsY = top + panelsH + 20;
 	const H = goalsY + 40 + goals.length * 18 + 40;
 	return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">
 <style>
 .title { font-size: 15px; font-weight: bold; fill: #222; }
+.ptitle { font-size: 13px; font-weight: bold; fill: #222; }
 .label { font-size: 12px; fill: #222; }
 .value { font-size: 11px; fill: #333; }
 .ratio { font-size: 11px; fill: #666; }
@@ -123,10 +124,10 @@ export function chartSvg(results: Result[], caption: string): string {
 .cell { font-size: 11px; fill: #222; }
 </style>
 <rect width="${W}" height="${H}" fill="#fff"/>
-<text x="20" y="24" class="title">anyguard against the Linux kernel on the same topology, same run</text>
-<rect x="480" y="12" width="12" height="12" class="kernel"/><text x="498" y="22" class="label">kernel forwarding</text>
-<rect x="620" y="12" width="12" height="12" class="relay"/><text x="638" y="22" class="label">C relay</text>
-<rect x="720" y="12" width="12" height="12" class="ours"/><text x="738" y="22" class="label">anyguard</text>
+<text x="20" y="24" class="title">anyguard against the Linux kernel and a C relay on the same topology, same run</text>
+<rect x="20" y="36" width="12" height="12" class="kernel"/><text x="38" y="46" class="label">kernel forwarding</text>
+<rect x="160" y="36" width="12" height="12" class="relay"/><text x="178" y="46" class="label">C relay, one process per node</text>
+<rect x="370" y="36" width="12" height="12" class="ours"/><text x="388" y="46" class="label">anyguard</text>
 ${panel(20, top, 430, 'Throughput, 100-byte UDP payloads (higher is better)', throughput, 'pps', false)}
 ${panel(460, top, 430, 'Latency (lower is better)', latency, 'us', true)}
 ${goalTable(20, goalsY, goals)}
