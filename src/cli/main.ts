@@ -45,6 +45,8 @@ processes (started by up):
 
 tools:
   probe <address> [--interval MS] [--count N]   DNS "TXT whoami.anyguard" every MS ms; a JSON line per query
+  generate --sites N --clients N --routers N [--shape tiered|geometric] [--seed N] -o FILE
+                                        write a topology of that size, and its keys (generate --help)
   keygen <hmac-sha256|ed25519> <file>   write a new group key (ed25519: also <file>.pub)
   keygen client <group key> <address> <file>
                                         write the HMAC key a client verifies with: derived for the address's /64
@@ -117,6 +119,57 @@ async function decode(argv: string[]): Promise<number> {
 	return bad > 0 ? 1 : 0;
 }
 
+const GENERATE_HELP = `usage: anyguard generate --sites N --clients N --routers N [options] -o FILE
+
+Writes a topology of anycast sites, clients and transit routers, and the key
+files it names (beside FILE, in keys/), then checks it as up would.
+
+  --sites N        anycast sites, 1..4000: each a boundary router and a server of S (2001:db8:1:ac::53) on its own /64
+  --clients N      clients, 1..4000: each on its own /64, with its HMAC client key
+  --routers N      transit routers, 1..4000
+  --shape S        tiered (default): a full-mesh core of a fifth of the routers, the rest each homed on two core
+                   routers, sites and clients on the non-core ones; geometric: routers at random points of the
+                   unit square, joined within a radius, link cost 1..3 growing with the distance, each site and
+                   client on its nearest router
+  --seed N         the random seed (default 1): the same parameters give the same file
+  --prefix P       the namespace prefix (default g-)
+  -o, --output F   the topology file to write (required)
+  --help           this text
+
+Every client must reach a site within RIPng's 15: a network that does not is
+refused with what to change. Example:
+  anyguard generate --sites 10 --clients 40 --routers 50 --seed 1 -o /tmp/big.json`;
+
+async function generate(argv: string[]): Promise<number> {
+	if (argv.includes('--help') || argv.includes('-h')) {
+		console.log(GENERATE_HELP);
+		return 0;
+	}
+	const {values} = args(argv, {sites: {type: 'string'}, clients: {type: 'string'}, routers: {type: 'string'}, shape: {type: 'string'}, seed: {type: 'string'}, prefix: {type: 'string'}, output: {type: 'string', short: 'o'}}, [0, 0]);
+	const whole = (name: string, fallback?: number): number => {
+		const v = values[name] as string | undefined;
+		if (v === undefined) {
+			if (fallback === undefined) throw new UsageError(`generate: --${name} is required (anyguard generate --help)`);
+			return fallback;
+		}
+		if (!/^\d+$/.test(v)) throw new UsageError(`generate: --${name} takes a whole number, got ${v}`);
+		return Number(v);
+	};
+	if (!values.output) throw new UsageError('generate: -o FILE is required (anyguard generate --help)');
+	const shape = (values.shape as string | undefined) ?? 'tiered';
+	const {SHAPES, GenerateError} = await import('../config/generate.js');
+	if (!(SHAPES as readonly string[]).includes(shape)) throw new UsageError(`generate: --shape takes ${SHAPES.join(' or ')}, got ${shape}`);
+	const {writeGenerated} = await import('./generate.js');
+	try {
+		const t = writeGenerated({sites: whole('sites'), clients: whole('clients'), routers: whole('routers'), shape: shape as 'tiered' | 'geometric', seed: whole('seed', 1), ...(values.prefix ? {prefix: values.prefix as string} : {})}, values.output as string);
+		console.log(`${values.output as string}: ${t.nodes.length} nodes, ${t.links.length} links, ${t.groups[0]!.servers.length} servers of ${t.groups[0]!.anycast}`);
+		return 0;
+	} catch (error) {
+		if (error instanceof GenerateError) throw new UsageError(`generate: ${error.message}`);
+		throw error;
+	}
+}
+
 function keygen(argv: string[]): number {
 	if (argv[0] === 'client') {
 		// A client's HMAC key: derived from the group key for the /64 of the client's address.
@@ -152,6 +205,8 @@ async function main(argv: string[]): Promise<number> {
 			return await decode(rest);
 		case 'keygen':
 			return keygen(rest);
+		case 'generate':
+			return await generate(rest);
 		case 'wireshark': {
 			const {positionals, values} = args(rest, {dir: {type: 'string'}}, [1, 1]);
 			if (positionals[0] !== 'install') throw new UsageError(`wireshark: the only subcommand is install, got ${positionals[0]}`);
