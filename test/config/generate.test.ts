@@ -63,7 +63,7 @@ function reached(net: MemNet, client: string): string | undefined {
 		const stack = net.stacks.get(at)!;
 		if (stack.spec.role === 'server') return at;
 		const route = stack.router.table.match(S)[0];
-		if (!route) return undefined;
+		if (!route?.nextHop.link) return undefined;
 		at = route.nextHop.link;
 	}
 	return undefined;
