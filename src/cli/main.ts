@@ -46,6 +46,8 @@ tools:
                                         write the HMAC key a client verifies with: derived for the address's /64
   decode <file.pcap | file.hex | hex>   print each IPv6 packet, one line each
   wireshark install [--dir DIR]         copy the identifier's dissector into Wireshark's plugin folder
+  validate <topology>                   check a topology file (JSON or YAML): every problem, with its path and line
+  schema                                print the topology files' JSON Schema (netns/topologies/schema.json)
   help                                  this text
 
 The default topology is ${DEFAULT_TOPOLOGY}.
@@ -145,6 +147,28 @@ async function main(argv: string[]): Promise<number> {
 			return decode(rest);
 		case 'keygen':
 			return keygen(rest);
+		case 'validate': {
+			const {positionals} = args(rest, {}, [1, 1]);
+			const file = positionals[0]!;
+			const {checkKeys} = await import('../netns/setup.js');
+			try {
+				const t = loadTopology(file);
+				checkKeys(t);
+				console.log(`${file}: valid: ${t.nodes.length} nodes, ${t.links.length} links, ${t.groups.length} anycast groups`);
+				return 0;
+			} catch (error) {
+				if (!(error instanceof TopologyError)) throw error;
+				for (const p of error.problems) console.error(`${file}${p.line ? `:${p.line}` : ''}: ${p.field ? `${p.field}: ` : ''}${p.reason}`);
+				console.error(`${file}: ${error.problems.length} problem${error.problems.length === 1 ? '' : 's'}`);
+				return 1;
+			}
+		}
+		case 'schema': {
+			args(rest, {}, [0, 0]);
+			const {topologyJsonSchema} = await import('../config/topology.js');
+			console.log(JSON.stringify(topologyJsonSchema(), null, 2));
+			return 0;
+		}
 		case 'wireshark': {
 			const {positionals, values} = args(rest, {dir: {type: 'string'}}, [1, 1]);
 			if (positionals[0] !== 'install') throw new UsageError(`wireshark: the only subcommand is install, got ${positionals[0]}`);
