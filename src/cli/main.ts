@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The anyguard command.
-import {readFileSync, writeFileSync, existsSync, rmSync} from 'node:fs';
+import {readFileSync, writeFileSync} from 'node:fs';
 import {fileURLToPath} from 'node:url';
 import {parseArgs} from 'node:util';
 import type {ParseArgsConfig} from 'node:util';
@@ -32,6 +32,7 @@ network (as root):
   attack <kind> [--count N]  forge responses of one kind and show where they were dropped
   attack --list              the attack kinds
   demo                       a narrated run: ping, attacks, failover and back
+  ui [--port N]              a live view in the browser, on 127.0.0.1 (default port 4600)
   stop-node <node>           stop a role process and keep it stopped (failover drill)
   start-node <node>          let its supervisor start it again
 
@@ -147,6 +148,20 @@ async function main(argv: string[]): Promise<number> {
 			return decode(rest);
 		case 'keygen':
 			return keygen(rest);
+		case 'ui': {
+			const {values} = args(rest, {...stateOption, topology: {type: 'string', short: 't'}, port: {type: 'string'}}, [0, 0]);
+			const port = Number(values.port ?? 4600);
+			if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port takes a port number 0..65535, got ${String(values.port)}`);
+			const t = loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
+			const {startUi} = await import('../ui/server.js');
+			const ui = await startUi(t, {port, ...(values.state ? {stateRoot: values.state as string} : {})});
+			console.log(`anyguard ui: ${ui.url} (127.0.0.1 only; Ctrl-C stops it)`);
+			await new Promise<void>((resolve) => {
+				for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
+			});
+			await ui.close();
+			return 0;
+		}
 		case 'validate': {
 			const {positionals} = args(rest, {}, [1, 1]);
 			const file = positionals[0]!;
@@ -294,17 +309,18 @@ async function main(argv: string[]): Promise<number> {
 			const {positionals, values} = args(rest, {...stateOption, topology: {type: 'string'}}, [1, 1]);
 			const t = loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
 			const name = positionals[0]!;
-			if (!t.nodes.some((n) => n.name === name)) throw new UsageError(`no node named ${name} in ${t.file}`);
-			const dir = stateDir(t, values.state as string | undefined);
-			if (!existsSync(dir)) throw new UsageError(`no running network in ${dir}: run anyguard up first`);
-			if (command === 'stop-node') {
-				writeFileSync(files.stop(dir, name), `${new Date().toISOString()}\n`);
-				const pid = Number(readFileSync(files.pid(dir, name), 'utf8').trim());
-				if (pid > 0) process.kill(pid, 'SIGTERM');
-				console.log(`stopped ${name} (pid ${pid}); anyguard start-node ${name} starts it again`);
-			} else {
-				rmSync(files.stop(dir, name), {force: true});
-				console.log(`${name} will be started by its supervisor`);
+			const {DrillError, startNode, stopNode} = await import('../netns/drill.js');
+			try {
+				if (command === 'stop-node') {
+					const pid = stopNode(t, name, values.state as string | undefined);
+					console.log(`stopped ${name} (pid ${pid}); anyguard start-node ${name} starts it again`);
+				} else {
+					startNode(t, name, values.state as string | undefined);
+					console.log(`${name} will be started by its supervisor`);
+				}
+			} catch (error) {
+				if (error instanceof DrillError) throw new UsageError(error.message);
+				throw error;
 			}
 			return 0;
 		}
