@@ -71,6 +71,30 @@ test('nearest server from inside: terminal-b is answered by server-b, for ping a
 	t.true((await status('server-b')).counters.stamped - before >= 4);
 });
 
+test('capture piped into tshark with the dissector prints S for each stamped response, as the README shows', async (t) => {
+	// The README's pipeline, through a shell: tshark reads a pipe, not the socket pair Node gives a child.
+	const anyguard = `${process.execPath} --import tsx ${join(repoRoot, 'src/cli/main.ts')}`;
+	const pipeline = `${anyguard} capture client internet --topology ${net!.file} --state ${net!.stateRoot} | tshark -l -X lua_script:${join(repoRoot, 'contrib/wireshark/anyguard.lua')} -r - -Y anyguard -T fields -e anyguard.anycast -e anyguard.alg`;
+	const shell = spawn('sh', ['-c', pipeline], {stdio: ['ignore', 'pipe', 'ignore'], detached: true});
+	let out = '';
+	shell.stdout.on('data', (d: Buffer) => (out += d.toString()));
+	const exited = new Promise((r) => shell.once('exit', r));
+	const lines = () => out.split('\n').filter(Boolean).length;
+	try {
+		// tshark prints a line per stamped reply as it comes; ping until three have (the capture takes a moment to start).
+		for (let i = 0; i < 80 && lines() < 3; i++) {
+			net!.exec('client', 'ping', '-6', '-n', '-c', '1', '-W', '1', S);
+			if (lines() < 3) await sleep(250);
+		}
+	} finally {
+		process.kill(-shell.pid!, 'SIGINT'); // the whole pipeline: the capture, then tshark at end of input
+		await exited;
+	}
+	const rows = out.trim().split('\n').filter(Boolean);
+	t.true(rows.length >= 3, `tshark printed: ${out}`);
+	for (const row of rows) t.is(row, `${S}\t1`, 'S, and the HMAC algorithm, for each stamped response');
+});
+
 test('capture: a ping of S taken at the client shows the stamped reply and option 0x1E in tshark, checksums good', async (t) => {
 	const file = join(net!.stateRoot, 'capture.pcap');
 	const capture = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'capture', 'client', 'internet', '-w', file, '--topology', net!.file, '--state', net!.stateRoot], {stdio: 'ignore'});
