@@ -5,15 +5,19 @@ import {fileURLToPath} from 'node:url';
 import {parseArgs} from 'node:util';
 import type {ParseArgsConfig} from 'node:util';
 import {KeyError, clientKeyText, generateKeyText, loadHmacKey} from '../anycast/keys.js';
+import type {AttackSpec} from '../roles/attacker.js';
 import {formatAddr, parseAddr} from '../util/addr.js';
-import {TopologyError, loadTopology} from '../config/topology.js';
+import type {Topology} from '../config/topology.js';
 import {IoError} from '../io/types.js';
 import {files, stateDir} from '../netns/names.js';
-import {SetupError, down, up} from '../netns/setup.js';
-import {StateDirError} from '../util/statedir.js';
-import type {AttackSpec} from '../roles/attacker.js';
-import {readPcap, isWireError} from '../wire/index.js';
-import {describePacket} from './format.js';
+// Everything heavier is imported by the command that needs it: a supervisor
+// (\`anyguard supervise\`, ten of them start with every \`up\`) loads no
+// schema, no logger and no pipeline, so the role processes start sooner.
+
+/** Loads and checks a topology file (zod is loaded with it). */
+async function loadTopology(file: string): Promise<Topology> {
+	return (await import('../config/topology.js')).loadTopology(file);
+}
 
 export const DEFAULT_TOPOLOGY = fileURLToPath(new URL('../../netns/topologies/default.json', import.meta.url));
 
@@ -71,7 +75,8 @@ function args(argv: string[], options: ParseArgsConfig['options'], positionals: 
 	return parsed;
 }
 
-function readInput(arg: string): Uint8Array[] {
+async function readInput(arg: string): Promise<Uint8Array[]> {
+	const {readPcap, isWireError} = await import('../wire/index.js');
 	if (/^[0-9a-f\s]+$/i.test(arg) && arg.replace(/\s/g, '').length % 2 === 0 && arg.length >= 80) return [hex(arg)];
 	let data: Buffer;
 	try {
@@ -98,10 +103,12 @@ function hex(text: string): Uint8Array {
 	return Uint8Array.from(clean.match(/../g) ?? [], (h) => parseInt(h, 16));
 }
 
-function decode(argv: string[]): number {
+async function decode(argv: string[]): Promise<number> {
 	const {positionals} = args(argv, {}, [1, 1]);
+	const {isWireError} = await import('../wire/index.js');
+	const {describePacket} = await import('./format.js');
 	let bad = 0;
-	for (const [i, packet] of readInput(positionals[0]!).entries()) {
+	for (const [i, packet] of (await readInput(positionals[0]!)).entries()) {
 		try {
 			console.log(`${i + 1} ${describePacket(packet)}`);
 		} catch (error) {
@@ -145,7 +152,7 @@ async function main(argv: string[]): Promise<number> {
 	const [command, ...rest] = argv;
 	switch (command) {
 		case 'decode':
-			return decode(rest);
+			return await decode(rest);
 		case 'keygen':
 			return keygen(rest);
 		case 'ui': {
@@ -199,6 +206,7 @@ async function main(argv: string[]): Promise<number> {
 				if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} takes a whole number, got ${String(v)}`);
 				return n;
 			};
+			const {up} = await import('../netns/setup.js');
 			await up(positionals[0] ?? DEFAULT_TOPOLOGY, {
 				...(values.state ? {stateRoot: values.state as string} : {}),
 				hostLink: !values['no-host-link'],
@@ -210,13 +218,14 @@ async function main(argv: string[]): Promise<number> {
 		}
 		case 'down': {
 			const {positionals, values} = args(rest, {...stateOption, verbose: {type: 'boolean'}}, [0, 1]);
+			const {down} = await import('../netns/setup.js');
 			await down(positionals[0] ?? DEFAULT_TOPOLOGY, {...(values.state ? {stateRoot: values.state as string} : {}), verbose: Boolean(values.verbose)});
 			return 0;
 		}
 		case 'status': {
 			const {positionals, values} = args(rest, {...stateOption, json: {type: 'boolean'}, watch: {type: 'boolean'}, topology: {type: 'string'}}, [0, 1]);
 			const {snapshot, render} = await import('./status.js');
-			const t = loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
+			const t = await loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
 			const o = {...(positionals[0] ? {node: positionals[0]} : {}), ...(values.state ? {stateRoot: values.state as string} : {})};
 			if (o.node && !t.nodes.some((n) => n.name === o.node)) throw new UsageError(`no node named ${o.node} in ${t.file}`);
 			if (values.watch) {
@@ -233,7 +242,7 @@ async function main(argv: string[]): Promise<number> {
 		}
 		case 'capture': {
 			const {positionals, values} = args(rest, {...stateOption, topology: {type: 'string'}, w: {type: 'string', short: 'w'}, seconds: {type: 'string'}}, [1, 2]);
-			const t = loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
+			const t = await loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
 			const [node, port] = positionals as [string, string | undefined];
 			if (!t.nodes.some((n) => n.name === node)) throw new UsageError(`no node named ${node} in ${t.file}`);
 			const {createWriteStream} = await import('node:fs');
@@ -249,7 +258,7 @@ async function main(argv: string[]): Promise<number> {
 		}
 		case 'trace': {
 			const {positionals, values} = args(rest, {...stateOption, topology: {type: 'string'}, from: {type: 'string'}, json: {type: 'boolean'}}, [0, 1]);
-			const t = loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
+			const t = await loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
 			const {runTrace, renderTrace} = await import('./trace.js');
 			const r = await runTrace(t, {
 				...(positionals[0] ? {address: positionals[0]} : {}),
@@ -263,7 +272,7 @@ async function main(argv: string[]): Promise<number> {
 			const {values} = args(rest, {...stateOption, topology: {type: 'string'}, format: {type: 'string'}, o: {type: 'string', short: 'o'}}, [0, 0]);
 			const format = (values.format as string | undefined) ?? 'dot';
 			if (format !== 'dot' && format !== 'svg' && format !== 'png') throw new UsageError(`--format is dot, svg or png, not ${format}`);
-			const t = loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
+			const t = await loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
 			const {topologyDot, renderDot} = await import('./topology.js');
 			const dot = await topologyDot(t, values.state as string | undefined);
 			const bytes = format === 'dot' ? Buffer.from(dot) : renderDot(dot, format);
@@ -273,15 +282,15 @@ async function main(argv: string[]): Promise<number> {
 		}
 		case 'attack': {
 			const {positionals, values} = args(rest, {...stateOption, topology: {type: 'string'}, count: {type: 'string'}, list: {type: 'boolean'}}, [0, 1]);
-			const {ATTACKS, held, isAttackKind} = await import('../roles/attacker.js');
+			const {ATTACKS, isAttackKind} = await import('../roles/attacker.js');
 			if (values.list || positionals.length === 0) {
 				for (const [kind, spec] of Object.entries(ATTACKS) as Array<[string, AttackSpec]>)
-					console.log(`${kind.padEnd(24)} from ${spec.from.padEnd(10)} dropped by ${spec.droppedAt.padEnd(8)} (${spec.bound ? `${spec.reason}: ${spec.bound}` : spec.reason}): ${spec.summary}`);
+					console.log(`${kind.padEnd(24)} from ${spec.from.padEnd(10)} dropped by ${spec.droppedAt.padEnd(8)} (${spec.reason}): ${spec.summary}`);
 				return 0;
 			}
 			const kind = positionals[0]!;
 			if (!isAttackKind(kind)) throw new UsageError(`unknown attack ${kind}; anyguard attack --list shows them`);
-			const t = loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
+			const t = await loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
 			const {runAttack} = await import('./attack.js');
 			const r = await runAttack(t, kind, {
 				...(values.count ? {count: Number(values.count)} : {}),
@@ -290,12 +299,12 @@ async function main(argv: string[]): Promise<number> {
 			});
 			console.log(`${kind}: ${r.dropped} of ${r.sent} forged packets dropped at ${r.spec.droppedAt} (${r.spec.reason})`);
 			console.log(`victim: ${r.victim.transmitted} pings, ${r.victim.received} genuine replies, ${r.victim.duplicates} duplicates`);
-			return held(r.spec, r.sent, r.dropped) && r.victim.duplicates === 0 ? 0 : 1;
+			return r.dropped === r.sent && r.victim.duplicates === 0 ? 0 : 1;
 		}
 		case 'demo': {
 			const {values} = args(rest, {...stateOption, topology: {type: 'string'}}, [0, 0]);
 			const {runDemo} = await import('./demo.js');
-			const t = loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
+			const t = await loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
 			return (await runDemo(t, values.state ? {stateRoot: values.state as string} : {})) ? 0 : 1;
 		}
 		case 'probe': {
@@ -307,7 +316,7 @@ async function main(argv: string[]): Promise<number> {
 		case 'stop-node':
 		case 'start-node': {
 			const {positionals, values} = args(rest, {...stateOption, topology: {type: 'string'}}, [1, 1]);
-			const t = loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
+			const t = await loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
 			const name = positionals[0]!;
 			const {DrillError, startNode, stopNode} = await import('../netns/drill.js');
 			try {
@@ -330,7 +339,7 @@ async function main(argv: string[]): Promise<number> {
 			await runNode({
 				node: positionals[0]!,
 				topology: (values.topology as string | undefined) ?? DEFAULT_TOPOLOGY,
-				state: (values.state as string | undefined) ?? stateDir(loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY)),
+				state: (values.state as string | undefined) ?? stateDir(await loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY)),
 				...(values.level ? {level: values.level as string} : {}),
 			});
 			return -1; // keeps running
@@ -362,8 +371,10 @@ main(process.argv.slice(2)).then(
 		if (code >= 0) process.exitCode = code;
 	},
 	(error: unknown) => {
-		if (error instanceof UsageError || error instanceof TopologyError || error instanceof KeyError || error instanceof SetupError || error instanceof IoError || error instanceof StateDirError) {
-			process.stderr.write(`anyguard: ${error.message}\n`);
+		// TopologyError, SetupError and StateDirError by name: their modules load only with the commands that throw them.
+		const name = (error as Error | undefined)?.name;
+		if (error instanceof UsageError || error instanceof KeyError || error instanceof IoError || name === 'TopologyError' || name === 'SetupError' || name === 'StateDirError') {
+			process.stderr.write(`anyguard: ${(error as Error).message}\n`);
 			process.exitCode = 2;
 		} else {
 			throw error;

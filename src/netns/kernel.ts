@@ -1,13 +1,14 @@
 // The kernel baseline of a topology (bench/e2e.ts): the same namespaces,
 // veth pairs and node addresses as `anyguard up`, forwarded by the Linux
 // kernel alone. No TUNs and no processes: each link's veth ends hold a /64 of
-// KERNEL_LINK_BLOCK (and the same link-local addresses as in `anyguard up`), each node's topology addresses (and a server's anycast
+// KERNEL_LINK_BLOCK, the underlay address and the link-local address of `anyguard up`, each node's topology addresses (and a server's anycast
 // addresses) sit on `lo`, `net.ipv6.conf.all.forwarding=1`, and static routes
 // follow the shortest path by link cost, S going to the nearest server, as
 // the userspace routing converges to. What it costs is what a packet costs
 // the kernel on the same path, the yardstick of the userspace network.
 import {spawnSync} from 'node:child_process';
 import {existsSync} from 'node:fs';
+import {shortestPaths} from '../config/paths.js';
 import type {Topology, TopologyNode} from '../config/topology.js';
 import {formatAddr, parsePrefix} from '../util/addr.js';
 import {linkIfname, namespace, underlayAddress} from './names.js';
@@ -45,32 +46,17 @@ function ownAddress(n: TopologyNode): string | undefined {
 }
 
 /** Shortest-path distances and first hops from `from` (Dijkstra by link cost; ties go to the neighbour listed first). */
-function shortestPaths(t: Topology, from: string): Map<string, {dist: number; first: string | undefined}> {
-	const best = new Map<string, {dist: number; first: string | undefined}>([[from, {dist: 0, first: undefined}]]);
-	const done = new Set<string>();
-	for (;;) {
-		let at: string | undefined;
-		for (const [name, v] of best) if (!done.has(name) && (at === undefined || v.dist < best.get(at)!.dist)) at = name;
-		if (at === undefined) return best;
-		done.add(at);
-		const here = best.get(at)!;
-		for (const l of t.links) {
-			if (l.a !== at && l.b !== at) continue;
-			const next = l.a === at ? l.b : l.a;
-			const dist = here.dist + l.cost;
-			const seen = best.get(next);
-			if (!seen || dist < seen.dist) best.set(next, {dist, first: here.first ?? next});
-		}
-	}
-}
-
 /** What the kernel baseline of `t` configures: addresses and routes, computed from the topology alone. */
 export function kernelPlan(t: Topology): KernelPlan {
 	const addresses = new Map<string, Array<[string, string]>>(t.nodes.map((n) => [n.name, []]));
-	// Each veth end also has the underlay address `anyguard up` gives it.
+	// Each veth end also has the underlay address `anyguard up` gives it, and the node's link-local
+	// address of the userspace network (fe80::<node index + 1>, src/node/stack.ts linkLocalOf): with
+	// addrgenmode none a device has no link-local address of its own, and Linux sends no Neighbor
+	// Solicitation for a forwarded packet from a device without one (ndisc_solicit falls back to it).
+	const linkLocal = (node: string) => `fe80::${(t.nodes.findIndex((n) => n.name === node) + 1).toString(16)}/64`;
 	t.links.forEach((l, i) => {
-		addresses.get(l.a)!.push([linkIfname(l.b), `${kernelLinkAddress(i, 'a')}/64`], [linkIfname(l.b), `${underlayAddress(t, l, l.a)}/64`]);
-		addresses.get(l.b)!.push([linkIfname(l.a), `${kernelLinkAddress(i, 'b')}/64`], [linkIfname(l.a), `${underlayAddress(t, l, l.b)}/64`]);
+		addresses.get(l.a)!.push([linkIfname(l.b), `${kernelLinkAddress(i, 'a')}/64`], [linkIfname(l.b), `${underlayAddress(t, l, l.a)}/64`], [linkIfname(l.b), linkLocal(l.a)]);
+		addresses.get(l.b)!.push([linkIfname(l.a), `${kernelLinkAddress(i, 'b')}/64`], [linkIfname(l.a), `${underlayAddress(t, l, l.b)}/64`], [linkIfname(l.a), linkLocal(l.b)]);
 	});
 	// Destinations and who holds them: node addresses, host prefixes, and each anycast address on its servers.
 	const owned: Array<{prefix: string; owners: string[]}> = [];

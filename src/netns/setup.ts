@@ -16,6 +16,7 @@ import {SimClock} from '../util/clock.js';
 import type {Topology, TopologyNode} from '../config/topology.js';
 import {formatAddr, parseAddr, parsePrefix} from '../util/addr.js';
 import {prefixContains} from '../route/prefix.js';
+import {shortestPaths} from '../config/paths.js';
 import {HOST_LINK_IFNAME, TUN_NAME, UNDERLAY_OVERHEAD, files, hostVeth, linkIfname, namespace, stateDir, tunMtu, underlayAddress} from './names.js';
 
 export class SetupError extends Error {
@@ -105,6 +106,12 @@ export interface UpOptions {
 	/** Show every command as it runs. */
 	verbose?: boolean;
 	/**
+	 * Start the role processes and wait for routing (default true). false
+	 * leaves the namespaces, links and TUNs for other forwarders (the C relay
+	 * baseline of bench/e2e.ts).
+	 */
+	roles?: boolean;
+	/**
 	 * Metric of the host's routes to the network. A second network (a test
 	 * beside a running demo) with a lower metric takes the host's traffic
 	 * while it is up, instead of failing on routes that exist.
@@ -113,7 +120,11 @@ export interface UpOptions {
 	progress?: Progress;
 }
 
-export async function up(topologyFile: string, options: UpOptions = {}): Promise<{state: string; convergedMs: number}> {
+/**
+ * `convergedMs`: from the start of `up` to routing converged; `routingMs`:
+ * from the role processes' start to routing converged (0 with roles: false).
+ */
+export async function up(topologyFile: string, options: UpOptions = {}): Promise<{state: string; convergedMs: number; routingMs: number; livenessMs: number}> {
 	const progress = options.progress ?? consoleProgress(options.verbose);
 	const t = loadTopology(topologyFile);
 	checkKeys(t);
@@ -127,6 +138,9 @@ export async function up(topologyFile: string, options: UpOptions = {}): Promise
 	const hostLink = options.hostLink ?? true;
 	if (hostLink && existsSync(`/sys/class/net/${hostVeth(t)}`)) throw new SetupError('busy', `${hostVeth(t)} exists already: run \`anyguard down\` first`);
 	const started = Date.now();
+	let processesAt = started;
+	let routingMs = 0;
+	let livenessMs = 0;
 	privateDir(state); // 0700, ours, or refused before anything is made
 	// The role processes read the topology (and its key files, relative to it) from where it is.
 	const topologyPath = resolve(topologyFile);
@@ -184,12 +198,16 @@ export async function up(topologyFile: string, options: UpOptions = {}): Promise
 		}
 		progress.step('DNS service on the anycast servers (dnsmasq)');
 		for (const n of t.nodes.filter((x) => x.role === 'server')) startDnsmasq(t, n, state, progress);
-		progress.step('role processes, each under a supervisor');
-		for (const n of t.nodes) startSupervisor(t, topologyPath, n.name, state, options.restartDelayMs ?? 1000, progress);
-		progress.step('waiting for routing to converge');
-		const waitFrom = Date.now();
-		await waitConverged(t, state, (options.timeoutS ?? 30) * 1000, progress);
-		progress.step(`routing converged ${((Date.now() - waitFrom) / 1000).toFixed(1)} s after the processes started`);
+		if (options.roles !== false) {
+			progress.step('role processes, each under a supervisor');
+			processesAt = Date.now();
+			for (const n of t.nodes) startSupervisor(t, topologyPath, n.name, state, options.restartDelayMs ?? 1000, progress);
+			progress.step('waiting for routing to converge, and for BFD to be Up on every link');
+			const settled = await waitConverged(t, state, (options.timeoutS ?? 30) * 1000, progress);
+			routingMs = settled.routingAt - processesAt;
+			livenessMs = Date.now() - processesAt;
+			progress.step(`routing converged ${(routingMs / 1000).toFixed(1)} s after the processes started; BFD Up everywhere at ${(livenessMs / 1000).toFixed(1)} s`);
+		}
 	} catch (error) {
 		progress.step('setup failed; tearing down what was made');
 		await down(topologyFile, {...options, progress: {step: () => {}, detail: () => {}}});
@@ -197,7 +215,7 @@ export async function up(topologyFile: string, options: UpOptions = {}): Promise
 	}
 	const convergedMs = Date.now() - started;
 	progress.step(`up in ${(convergedMs / 1000).toFixed(1)} s; state in ${state}`);
-	return {state, convergedMs};
+	return {state, convergedMs, routingMs, livenessMs};
 }
 
 /**
@@ -292,31 +310,67 @@ function startSupervisor(t: Topology, topologyPath: string, node: string, state:
 	child.unref();
 }
 
-/** Routing has converged when every node has a selected route to every host address and anycast address. */
-async function waitConverged(t: Topology, state: string, timeoutMs: number, progress: Progress): Promise<void> {
-	const targets = [...t.nodes.flatMap((n) => (n.host ? [`${formatAddr(parseAddr(n.host.address))}/128`] : [])), ...t.groups.map((g) => `${formatAddr(parseAddr(g.anycast))}/128`)];
+/**
+ * The metric RIPng settles on at `node` for a destination `owners` hold: the
+ * link costs to the nearest owner, plus the origin's 1 (RFC 2080 §2.4.2).
+ */
+function settledMetric(t: Topology, node: string, owners: string[]): number | undefined {
+	const paths = shortestPaths(t, node);
+	const dists = owners.flatMap((o) => (paths.has(o) ? [paths.get(o)!.dist] : []));
+	return dists.length === 0 ? undefined : Math.min(...dists) + 1;
+}
+
+/**
+ * Routing has converged when every node selects a route to every host address
+ * and anycast address, with the metric the link costs predict: a route to a
+ * farther server of S, taken while the nearer one's updates are on their
+ * way, is not yet the network the topology describes. RIPng routes are used
+ * before BFD is Up (docs/routing.md), so routing settles first; the network
+ * is up when, besides, every link's BFD session is Up, so that a failure from
+ * then on is noticed in BFD's detection time. Returns when routing settled.
+ */
+async function waitConverged(t: Topology, state: string, timeoutMs: number, progress: Progress): Promise<{routingAt: number}> {
+	let routingAt = 0;
+	const peers = new Map(t.nodes.map((n) => [n.name, t.links.filter((l) => l.a === n.name || l.b === n.name).map((l) => (l.a === n.name ? l.b : l.a))]));
+	const targets = [
+		...t.nodes.flatMap((n) => (n.host ? [{prefix: `${formatAddr(parseAddr(n.host.address))}/128`, owners: [n.name]}] : [])),
+		...t.groups.map((g) => ({prefix: `${formatAddr(parseAddr(g.anycast))}/128`, owners: g.servers})),
+	];
+	const expected = new Map(t.nodes.map((n) => [n.name, targets.map((x) => settledMetric(t, n.name, x.owners))]));
 	const deadline = Date.now() + timeoutMs;
 	let missing: string[] = [];
 	let last = '';
 	while (Date.now() < deadline) {
-		missing = [];
-		for (const n of t.nodes) {
-			let s: NodeStatus;
-			try {
-				s = await queryStatus(files.socket(state, n.name), 500);
-			} catch {
-				missing.push(`${n.name}: not answering`);
-				continue;
-			}
-			const have = new Set(s.routes.filter((r) => r.selected).map((r) => r.prefix));
-			const lacking = targets.filter((p) => !have.has(p) && !coveredBy(p, [...have]));
-			if (lacking.length > 0) missing.push(`${n.name}: no route to ${lacking.join(', ')}`);
-		}
-		const line = `${t.nodes.length - missing.length}/${t.nodes.length} nodes converged`;
+		// Every node at once: a round takes as long as the slowest answer, not the sum of them.
+		const answers = await Promise.all(
+			t.nodes.map(async (n): Promise<{routes?: string; bfd?: string} | null> => {
+				let s: NodeStatus;
+				try {
+					s = await queryStatus(files.socket(state, n.name), 500);
+				} catch {
+					return {routes: `${n.name}: not answering`};
+				}
+				const selected = s.routes.filter((r) => r.selected);
+				const problems = targets.flatMap((x, i) => {
+					const own = x.owners.includes(n.name);
+					const exact = selected.find((r) => r.prefix === x.prefix);
+					if (!exact) return own || coveredBy(x.prefix, selected.map((r) => r.prefix)) ? [] : [`no route to ${x.prefix}`];
+					const want = expected.get(n.name)![i];
+					return own || want === undefined || exact.metric === want ? [] : [`${x.prefix} at metric ${exact.metric}, not yet ${want}`];
+				});
+				if (problems.length > 0) return {routes: `${n.name}: ${problems.join(', ')}`};
+				const notUp = peers.get(n.name)!.filter((p) => !s.bfd.some((b) => b.link === p && b.state === 'Up'));
+				return notUp.length > 0 ? {bfd: `${n.name}: BFD not yet Up to ${notUp.join(', ')}`} : null;
+			}),
+		);
+		const routes = answers.filter((a) => a?.routes !== undefined).map((a) => a!.routes!);
+		if (routes.length === 0 && routingAt === 0) routingAt = Date.now();
+		missing = answers.filter((a) => a !== null).map((a) => a!.routes ?? a!.bfd!);
+		const line = routes.length > 0 ? `${t.nodes.length - routes.length}/${t.nodes.length} nodes routed` : `routed; BFD Up at ${t.nodes.length - missing.length}/${t.nodes.length} nodes`;
 		if (line !== last) progress.step(`  ${line}`);
 		last = line;
-		if (missing.length === 0) return;
-		await new Promise((r) => setTimeout(r, 100));
+		if (missing.length === 0) return {routingAt};
+		await new Promise((r) => setTimeout(r, 50));
 	}
 	throw new SetupError('not-converged', `routing did not converge in ${timeoutMs} ms:\n  ${missing.join('\n  ')}`);
 }

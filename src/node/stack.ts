@@ -130,7 +130,8 @@ export function buildStack(t: Topology, name: string, deps: StackDeps): Stack {
 
 	const routerConfig: RouterConfig = {
 		name,
-		links: links.map((l) => ({id: l.id, linkLocal: formatLL(l.linkLocal), cost: l.cost, mtu: l.mtu})),
+		// Every link is point to point and the topology names its other end: RIPng and BFD with that node only.
+		links: links.map((l) => ({id: l.id, linkLocal: formatLL(l.linkLocal), neighbour: formatLL(linkLocalOf(t, l.peer)), cost: l.cost, mtu: l.mtu})),
 		anycast: served.map((g) => ({
 			address: t.groups.find((x) => parseAddr(x.anycast).every((b, i) => b === g.anycast[i]))!.anycast,
 			...(health ? {check: health} : {}),
