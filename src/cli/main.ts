@@ -159,7 +159,7 @@ async function main(argv: string[]): Promise<number> {
 			const {values} = args(rest, {...stateOption, topology: {type: 'string', short: 't'}, port: {type: 'string'}}, [0, 0]);
 			const port = Number(values.port ?? 4600);
 			if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port takes a port number 0..65535, got ${String(values.port)}`);
-			const t = loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
+			const t = await loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
 			const {startUi} = await import('../ui/server.js');
 			const ui = await startUi(t, {port, ...(values.state ? {stateRoot: values.state as string} : {})});
 			console.log(`anyguard ui: ${ui.url} (127.0.0.1 only; Ctrl-C stops it)`);
@@ -173,8 +173,9 @@ async function main(argv: string[]): Promise<number> {
 			const {positionals} = args(rest, {}, [1, 1]);
 			const file = positionals[0]!;
 			const {checkKeys} = await import('../netns/setup.js');
+			const {TopologyError} = await import('../config/topology.js');
 			try {
-				const t = loadTopology(file);
+				const t = await loadTopology(file);
 				checkKeys(t);
 				console.log(`${file}: valid: ${t.nodes.length} nodes, ${t.links.length} links, ${t.groups.length} anycast groups`);
 				return 0;
