@@ -13,4 +13,9 @@ export default tseslint.config(
 			'no-constant-condition': ['error', {checkLoops: false}],
 		},
 	},
+	{
+		// The live view's page script runs in the browser, as a classic script.
+		files: ['src/ui/static/**/*.js'],
+		languageOptions: {sourceType: 'script', globals: {window: 'readonly', document: 'readonly', fetch: 'readonly', EventSource: 'readonly', Option: 'readonly', CSS: 'readonly', cytoscape: 'readonly'}},
+	},
 );

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The anyguard command.
-import {readFileSync, writeFileSync, existsSync, rmSync} from 'node:fs';
+import {readFileSync, writeFileSync} from 'node:fs';
 import {fileURLToPath} from 'node:url';
 import {parseArgs} from 'node:util';
 import type {ParseArgsConfig} from 'node:util';
@@ -36,6 +36,7 @@ network (as root):
   attack <kind> [--count N]  forge responses of one kind and show where they were dropped
   attack --list              the attack kinds
   demo                       a narrated run: ping, attacks, failover and back
+  ui [--port N]              a live view in the browser, on 127.0.0.1 (default port 4600)
   stop-node <node>           stop a role process and keep it stopped (failover drill)
   start-node <node>          let its supervisor start it again
 
@@ -52,6 +53,8 @@ tools:
                                         write the HMAC key a client verifies with: derived for the address's /64
   decode <file.pcap | file.hex | hex>   print each IPv6 packet, one line each
   wireshark install [--dir DIR]         copy the identifier's dissector into Wireshark's plugin folder
+  validate <topology>                   check a topology file (JSON or YAML): every problem, with its path and line
+  schema                                print the topology files' JSON Schema (netns/topologies/schema.json)
   help                                  this text
 
 The default topology is ${DEFAULT_TOPOLOGY}.
@@ -207,6 +210,43 @@ async function main(argv: string[]): Promise<number> {
 			return keygen(rest);
 		case 'generate':
 			return await generate(rest);
+		case 'ui': {
+			const {values} = args(rest, {...stateOption, topology: {type: 'string', short: 't'}, port: {type: 'string'}}, [0, 0]);
+			const port = Number(values.port ?? 4600);
+			if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port takes a port number 0..65535, got ${String(values.port)}`);
+			const t = await loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
+			const {startUi} = await import('../ui/server.js');
+			const ui = await startUi(t, {port, ...(values.state ? {stateRoot: values.state as string} : {})});
+			console.log(`anyguard ui: ${ui.url} (127.0.0.1 only; Ctrl-C stops it)`);
+			await new Promise<void>((resolve) => {
+				for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
+			});
+			await ui.close();
+			return 0;
+		}
+		case 'validate': {
+			const {positionals} = args(rest, {}, [1, 1]);
+			const file = positionals[0]!;
+			const {checkKeys} = await import('../netns/setup.js');
+			const {TopologyError} = await import('../config/topology.js');
+			try {
+				const t = await loadTopology(file);
+				checkKeys(t);
+				console.log(`${file}: valid: ${t.nodes.length} nodes, ${t.links.length} links, ${t.groups.length} anycast groups`);
+				return 0;
+			} catch (error) {
+				if (!(error instanceof TopologyError)) throw error;
+				for (const p of error.problems) console.error(`${file}${p.line ? `:${p.line}` : ''}: ${p.field ? `${p.field}: ` : ''}${p.reason}`);
+				console.error(`${file}: ${error.problems.length} problem${error.problems.length === 1 ? '' : 's'}`);
+				return 1;
+			}
+		}
+		case 'schema': {
+			args(rest, {}, [0, 0]);
+			const {topologyJsonSchema} = await import('../config/topology.js');
+			console.log(JSON.stringify(topologyJsonSchema(), null, 2));
+			return 0;
+		}
 		case 'wireshark': {
 			const {positionals, values} = args(rest, {dir: {type: 'string'}}, [1, 1]);
 			if (positionals[0] !== 'install') throw new UsageError(`wireshark: the only subcommand is install, got ${positionals[0]}`);
@@ -334,17 +374,18 @@ async function main(argv: string[]): Promise<number> {
 			const {positionals, values} = args(rest, {...stateOption, topology: {type: 'string'}}, [1, 1]);
 			const t = await loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
 			const name = positionals[0]!;
-			if (!t.nodes.some((n) => n.name === name)) throw new UsageError(`no node named ${name} in ${t.file}`);
-			const dir = stateDir(t, values.state as string | undefined);
-			if (!existsSync(dir)) throw new UsageError(`no running network in ${dir}: run anyguard up first`);
-			if (command === 'stop-node') {
-				writeFileSync(files.stop(dir, name), `${new Date().toISOString()}\n`);
-				const pid = Number(readFileSync(files.pid(dir, name), 'utf8').trim());
-				if (pid > 0) process.kill(pid, 'SIGTERM');
-				console.log(`stopped ${name} (pid ${pid}); anyguard start-node ${name} starts it again`);
-			} else {
-				rmSync(files.stop(dir, name), {force: true});
-				console.log(`${name} will be started by its supervisor`);
+			const {DrillError, startNode, stopNode} = await import('../netns/drill.js');
+			try {
+				if (command === 'stop-node') {
+					const pid = stopNode(t, name, values.state as string | undefined);
+					console.log(`stopped ${name} (pid ${pid}); anyguard start-node ${name} starts it again`);
+				} else {
+					startNode(t, name, values.state as string | undefined);
+					console.log(`${name} will be started by its supervisor`);
+				}
+			} catch (error) {
+				if (error instanceof DrillError) throw new UsageError(error.message);
+				throw error;
 			}
 			return 0;
 		}

@@ -5,6 +5,7 @@
 import {spawnSync} from 'node:child_process';
 import type {Topology} from '../config/topology.js';
 import {queryStatus} from '../node/control.js';
+import type {NodeStatus} from '../node/status.js';
 import {MemNet} from '../node/memnet.js';
 import {files, stateDir} from '../netns/names.js';
 import {formatAddr, parseAddr} from '../util/addr.js';
@@ -19,6 +20,26 @@ const STYLE: Record<string, string> = {
 	server: 'shape=box3d, style=filled, fillcolor="#d8f5d0"',
 };
 
+/** The node a node's selected route for S leads to next: the link's name is the neighbour's; undefined when S is local or unrouted. */
+function nextHop(s: NodeStatus, key: string): string | undefined {
+	const r = s.routes.find((x) => x.selected && x.prefix === key);
+	if (!r || r.via === 'local') return undefined;
+	return r.via.startsWith('via ') ? r.via.split('%')[1]! : r.via.slice('direct '.length);
+}
+
+/** The path to S from `from` through statuses already read (at most 16 hops; it stops where a status is missing). */
+export function pathFromStatuses(status: (node: string) => NodeStatus | undefined, from: string, S: string): string[] {
+	const key = `${formatAddr(parseAddr(S))}/128`;
+	const path = [from];
+	for (let i = 0; i < 16; i++) {
+		const s = status(path.at(-1)!);
+		const next = s ? nextHop(s, key) : undefined;
+		if (next === undefined || path.includes(next)) break;
+		path.push(next);
+	}
+	return path;
+}
+
 /** The nodes a packet for S crosses from `from`, hop by hop: live from the control sockets, or in memory. */
 export async function pathToS(t: Topology, from: string, S: string, stateRoot?: string): Promise<{path: string[]; live: boolean}> {
 	const key = `${formatAddr(parseAddr(S))}/128`;
@@ -26,11 +47,9 @@ export async function pathToS(t: Topology, from: string, S: string, stateRoot?: 
 		const path = [from];
 		const state = stateDir(t, stateRoot);
 		for (let i = 0; i < 16; i++) {
-			const s = await queryStatus(files.socket(state, path.at(-1)!), 500);
-			const r = s.routes.find((x) => x.selected && x.prefix === key);
-			if (!r || r.via === 'local') break;
-			const link = r.via.startsWith('via ') ? r.via.split('%')[1]! : r.via.slice('direct '.length);
-			path.push(link);
+			const next = nextHop(await queryStatus(files.socket(state, path.at(-1)!), 500), key);
+			if (next === undefined) break;
+			path.push(next);
 		}
 		return {path, live: true};
 	} catch {

@@ -1,20 +1,44 @@
 // The topology file: the single source of truth for the setup scripts and
-// the role processes. JSON, validated here with errors that name the file and
-// the field.
+// the role processes. JSON or YAML (`.yaml`, `.yml`), validated here with
+// errors that name the file, the field and, where the file tells, the line.
+// The JSON Schema editors check it against (netns/topologies/schema.json) is
+// generated from the zod schema below (npm run schema).
 import {readFileSync, writeFileSync} from 'node:fs';
 import {dirname, isAbsolute, resolve} from 'node:path';
+import {LineCounter, parseDocument} from 'yaml';
 import {z} from 'zod';
 import {AddrError, parseAddr, parsePrefix} from '../util/addr.js';
+
+/** One thing wrong with a topology: the field's path (`links[3].b`), why, and its line when known. */
+export interface TopologyProblem {
+	field: string;
+	reason: string;
+	line?: number;
+}
+
+function describe(p: TopologyProblem): string {
+	return `${p.field ? `${p.field}: ` : ''}${p.reason}${p.line ? ` (line ${p.line})` : ''}`;
+}
 
 export class TopologyError extends Error {
 	override readonly name = 'TopologyError';
 	readonly code = 'bad-topology';
+	/** Every problem found, the first one also in `field`. */
+	readonly problems: TopologyProblem[];
+	readonly field: string;
 	constructor(
 		readonly file: string,
-		readonly field: string,
-		reason: string,
+		field: string | TopologyProblem[],
+		reason = '',
 	) {
-		super(`topology ${file}: ${field ? `${field}: ` : ''}${reason}`);
+		const problems = typeof field === 'string' ? [{field, reason}] : field;
+		super(
+			problems.length === 1
+				? `topology ${file}: ${describe(problems[0]!)}`
+				: `topology ${file}: ${problems.length} problems:\n${problems.map((p) => `  ${describe(p)}`).join('\n')}`,
+		);
+		this.problems = problems;
+		this.field = problems[0]?.field ?? '';
 	}
 }
 
@@ -37,18 +61,13 @@ export type Role = (typeof ROLES)[number];
 
 const groupSchema = z.strictObject({
 	name,
-	/** The anycast address S. */
-	anycast: ipv6,
+	anycast: ipv6.describe('The anycast address S.'),
 	alg: z.enum(['none', 'hmac-sha256', 'ed25519']),
 	keyId: z.number().int().min(0).max(255).default(1),
-	/** HMAC key (hex) or Ed25519 private key (PEM); relative to the topology file. */
-	key: z.string().optional(),
-	/** Ed25519 public key (PEM), for verifiers. */
-	publicKey: z.string().optional(),
-	/** Names of the server nodes that hold S: the provisioned list. */
-	servers: z.array(name).min(1),
-	/** alg "none" only: the operator knows anyone can forge this group's bare identifier (the patent's own scheme, for comparison). */
-	unauthenticated: z.literal(true).optional(),
+	key: z.string().optional().describe('HMAC key (hex) or Ed25519 private key (PEM); relative to the topology file.'),
+	publicKey: z.string().optional().describe('Ed25519 public key (PEM), for verifiers.'),
+	servers: z.array(name).min(1).describe('Names of the server nodes that hold S: the provisioned list.'),
+	unauthenticated: z.literal(true).optional().describe('alg "none" only: the operator knows anyone can forge this group\'s bare identifier (the patent\'s own scheme, for comparison).'),
 });
 
 const rate = z.strictObject({
@@ -58,11 +77,9 @@ const rate = z.strictObject({
 
 const nodeSchema = z.strictObject({
 	name,
-	role: z.enum(ROLES),
-	/** What the role is in the patent's figures, for people. */
-	description: z.string().optional(),
-	/** The node's own address (routers): the source of the ICMPv6 errors it sends, answered by its own stack. */
-	address: ipv6.optional(),
+	role: z.enum(ROLES).describe('What the node does: client and terminal (verify), server (stamp), boundary (check), router, attacker.'),
+	description: z.string().optional().describe('What the role is in the patent\'s figures, for people.'),
+	address: ipv6.optional().describe('The node\'s own address (routers): the source of the ICMPv6 errors it sends, answered by its own stack.'),
 	/** The host (kernel) behind the node's TUN: its address, and prefixes routed to it (default the address/128). */
 	host: z
 		.strictObject({
@@ -70,17 +87,14 @@ const nodeSchema = z.strictObject({
 			prefixes: z.array(prefix).optional(),
 		})
 		.optional(),
-	/** Servers: groups whose S they hold. Clients and terminals: groups whose responses they verify. Attacker: groups whose keys it stole (for the wrong-group attack). */
-	groups: z.array(name).optional(),
+	groups: z.array(name).optional().describe('Servers: groups whose S they hold. Clients and terminals: groups whose responses they verify. Attacker: groups whose keys it stole (for the wrong-group attack).'),
 	/**
 	 * Clients and terminals: for each HMAC group they verify, the file of the key
 	 * derived for their /64 (anyguard keygen client). They never hold the group key.
 	 */
 	keys: z.record(z.string(), z.string()).optional(),
-	/** Boundary router: neighbours on the outside; every other link is inside. */
-	outside: z.array(name).optional(),
-	/** Boundary router: the server network's prefixes, for ingress filtering. */
-	inside: z.array(prefix).optional(),
+	outside: z.array(name).optional().describe('Boundary router: neighbours on the outside; every other link is inside.'),
+	inside: z.array(prefix).optional().describe('Boundary router: the server network\'s prefixes, for ingress filtering.'),
 	/** RFC 4443 §2.4(f): this node's ICMPv6 error rate limit, a token bucket (default 100/s, burst 10). */
 	icmpRate: z
 		.strictObject({
@@ -121,11 +135,10 @@ const nodeSchema = z.strictObject({
 });
 
 const linkSchema = z.strictObject({
-	a: name,
-	b: name,
-	cost: z.number().int().min(1).max(15).default(1),
-	/** Largest inner IPv6 packet the link carries. */
-	mtu: z.number().int().min(1280).max(9000).default(1500),
+	a: name.describe('One end: a node name.'),
+	b: name.describe('The other end: a node name.'),
+	cost: z.number().int().min(1).max(15).default(1).describe('RIPng metric added across the link (1..15): lower costs make the nearer server.'),
+	mtu: z.number().int().min(1280).max(9000).default(1500).describe('Largest inner IPv6 packet the link carries.'),
 	/**
 	 * Ingress policing, the provisioned rate of an access link: the node `at`
 	 * (both ends when absent) admits at most `perSecond` data packets a second
@@ -133,14 +146,14 @@ const linkSchema = z.strictObject({
 	 * customer sends in, so `at` is the provider's side. Route exchange and BFD
 	 * on the link's control channel are not counted against it.
 	 */
-	police: rate.extend({at: name.optional()}).optional(),
+	police: rate.extend({at: name.optional()}).optional().describe('Ingress policing at node `at` (both ends without it): at most perSecond data packets a second from the link, a burst of burst.'),
 });
 
 const topologySchema = z.strictObject({
+	$schema: z.string().optional().describe('The JSON Schema the file follows, for editors (netns/topologies/schema.json).'),
 	name: z.string().min(1),
 	description: z.string().optional(),
-	/** Namespace prefix; tests change it so they never collide with a running demo. */
-	prefix: z.string().regex(/^[a-z][a-z0-9]{0,5}-$/, 'a short lower-case word ending in "-"').default('ag-'),
+	prefix: z.string().regex(/^[a-z][a-z0-9]{0,5}-$/, 'a short lower-case word ending in "-"').default('ag-').describe('Namespace prefix; tests change it so they never collide with a running demo.'),
 	replayWindowMs: z.number().int().min(100).max(600_000).default(2000),
 	timers: z
 		.strictObject({
@@ -199,31 +212,76 @@ export interface TopologyChecks {
 }
 
 /** Validates a parsed topology; `file` names it in errors. */
-export function parseTopology(json: unknown, file: string, checks: TopologyChecks = {}): Topology {
+/**
+ * Validates a parsed topology; `file` names it in errors. Throws one
+ * TopologyError listing every problem: every field the schema refuses, or
+ * else the cross-checks (each node, group and link checked on its own, its
+ * first problem reported).
+ */
+export function parseTopology(json: unknown, file: string, checks: TopologyChecks = {}, lineOf: (path: string) => number | undefined = () => undefined): Topology {
+	const located = (field: string, reason: string): TopologyProblem => {
+		const line = lineOf(field);
+		return line === undefined ? {field, reason} : {field, reason, line};
+	};
 	const result = topologySchema.safeParse(json);
-	if (!result.success) {
-		const issue = result.error.issues[0]!;
-		throw new TopologyError(file, fieldPath(issue.path), issue.message);
-	}
+	if (!result.success) throw new TopologyError(file, result.error.issues.map((i) => located(fieldPath(i.path), i.message)));
 	const t: Topology = {...result.data, file, dir: dirname(resolve(file))};
-	crossCheck(t, checks.keyRoles ?? true);
+	const problems = crossCheck(t, checks.keyRoles ?? true).map((p) => located(p.field, p.reason));
+	if (problems.length > 0) throw new TopologyError(file, problems);
 	return t;
 }
 
-export function loadTopology(file: string, checks: TopologyChecks = {}): Topology {
+/** Whether `file` is YAML by its name. */
+export function isYaml(file: string): boolean {
+	return /\.ya?ml$/i.test(file);
+}
+
+/** The file's text, parsed (JSON or YAML by its name), and a function from a field's path to its line. */
+export function readTopologyFile(file: string): {json: unknown; lineOf: (path: string) => number | undefined} {
 	let text: string;
 	try {
 		text = readFileSync(file, 'utf8');
 	} catch (error) {
 		throw new TopologyError(file, '', `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
 	}
-	let json: unknown;
+	// The YAML library reads JSON too (YAML 1.2 is a superset); it is used for YAML, and for JSON only to find lines.
+	const lines = new LineCounter();
+	const doc = parseDocument(text, {lineCounter: lines, prettyErrors: false, uniqueKeys: true});
+	const lineOf = (path: string): number | undefined => {
+		const keys = [...path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) => (m[2] !== undefined ? Number(m[2]) : m[1]!));
+		for (let n = keys.length; n >= 0; n--) {
+			const node = doc.getIn(keys.slice(0, n), true) as {range?: [number, number, number]} | undefined;
+			if (node?.range) return lines.linePos(node.range[0]).line;
+		}
+		return undefined;
+	};
+	if (isYaml(file)) {
+		if (doc.errors.length > 0) {
+			throw new TopologyError(file, doc.errors.map((e) => ({field: '', reason: `not valid YAML: ${e.message.split('\n')[0]}`, ...(e.linePos?.[0] ? {line: e.linePos[0].line} : {})})));
+		}
+		return {json: doc.toJS({maxAliasCount: 100}), lineOf};
+	}
 	try {
-		json = JSON.parse(text);
+		return {json: JSON.parse(text), lineOf: doc.errors.length === 0 ? lineOf : () => undefined};
 	} catch (error) {
 		throw new TopologyError(file, '', `not valid JSON: ${(error as Error).message}`);
 	}
-	return parseTopology(json, file, checks);
+}
+
+export function loadTopology(file: string, checks: TopologyChecks = {}): Topology {
+	const {json, lineOf} = readTopologyFile(file);
+	return parseTopology(json, file, checks, lineOf);
+}
+
+/** The zod schema as a JSON Schema (draft-07), for editors: netns/topologies/schema.json is this. */
+export function topologyJsonSchema(): Record<string, unknown> {
+	return {
+		// Draft-07: what editors' JSON and YAML language servers check best.
+		...z.toJSONSchema(topologySchema, {io: 'input', unrepresentable: 'any', target: 'draft-7'}),
+		$id: 'https://anyguard.invalid/topology.schema.json',
+		title: 'anyguard topology',
+		description: 'A network of anyguard nodes in Linux network namespaces (README.md, docs/architecture.md).',
+	};
 }
 
 /**
@@ -232,7 +290,7 @@ export function loadTopology(file: string, checks: TopologyChecks = {}): Topolog
  * anywhere: tests and benchmarks run the default network under their own prefix.
  */
 export function copyTopology(source: string, prefix: string, file: string): string {
-	const json = JSON.parse(readFileSync(source, 'utf8')) as {prefix: string; groups: Array<{key?: string; publicKey?: string}>; nodes: Array<{keys?: Record<string, string>}>};
+	const json = readTopologyFile(source).json as {prefix: string; groups: Array<{key?: string; publicKey?: string}>; nodes: Array<{keys?: Record<string, string>}>};
 	json.prefix = prefix;
 	const absolute = (p: string) => (isAbsolute(p) ? p : resolve(dirname(source), p));
 	for (const g of json.groups) {
@@ -258,36 +316,53 @@ function prefixesOverlap(a: Uint8Array, aLen: number, b: Uint8Array, bLen: numbe
 	return true;
 }
 
-function crossCheck(t: Topology, keyRoles: boolean): void {
+/** Checks what the schema cannot: names that refer, addresses that clash, what each role needs. Every item on its own: its first problem. */
+function crossCheck(t: Topology, keyRoles: boolean): TopologyProblem[] {
+	const problems: TopologyProblem[] = [];
 	const fail = (field: string, reason: string): never => {
 		throw new TopologyError(t.file, field, reason);
 	};
+	/** Runs the checks of one item; a problem ends that item's checks, not the others'. */
+	const item = (check: () => void) => {
+		try {
+			check();
+		} catch (error) {
+			if (!(error instanceof TopologyError)) throw error;
+			problems.push(...error.problems);
+		}
+	};
 	const nodes = new Map<string, TopologyNode>();
-	t.nodes.forEach((n, i) => {
-		if (nodes.has(n.name)) fail(`nodes[${i}].name`, `duplicate node ${n.name}`);
-		nodes.set(n.name, n);
-	});
+	t.nodes.forEach((n, i) =>
+		item(() => {
+			if (nodes.has(n.name)) fail(`nodes[${i}].name`, `duplicate node ${n.name}`);
+			nodes.set(n.name, n);
+		}),
+	);
 	const groups = new Map<string, TopologyGroup>();
-	t.groups.forEach((g, i) => {
-		if (groups.has(g.name)) fail(`groups[${i}].name`, `duplicate group ${g.name}`);
-		groups.set(g.name, g);
-		if (g.alg !== 'none' && !g.key) fail(`groups[${i}].key`, `algorithm ${g.alg} needs a key file`);
-		g.servers.forEach((s, j) => {
-			const n = nodes.get(s);
-			if (!n) fail(`groups[${i}].servers[${j}]`, `no node named ${s}`);
-			else if (n.role !== 'server') fail(`groups[${i}].servers[${j}]`, `${s} is a ${n.role}, not a server`);
-			else if (!n.host) fail(`groups[${i}].servers[${j}]`, `server ${s} has no host address`);
-		});
-	});
+	t.groups.forEach((g, i) =>
+		item(() => {
+			if (groups.has(g.name)) fail(`groups[${i}].name`, `duplicate group ${g.name}`);
+			groups.set(g.name, g);
+			if (g.alg !== 'none' && !g.key) fail(`groups[${i}].key`, `algorithm ${g.alg} needs a key file`);
+			g.servers.forEach((s, j) => {
+				const n = nodes.get(s);
+				if (!n) fail(`groups[${i}].servers[${j}]`, `unknown node "${s}"`);
+				else if (n.role !== 'server') fail(`groups[${i}].servers[${j}]`, `${s} is a ${n.role}, not a server`);
+				else if (!n.host) fail(`groups[${i}].servers[${j}]`, `server ${s} has no host address`);
+			});
+		}),
+	);
 	const seen = new Set<string>();
-	t.links.forEach((l, i) => {
-		for (const end of ['a', 'b'] as const) if (!nodes.has(l[end])) fail(`links[${i}].${end}`, `no node named ${l[end]}`);
-		if (l.a === l.b) fail(`links[${i}]`, `a link from ${l.a} to itself`);
-		if (l.police?.at !== undefined && l.police.at !== l.a && l.police.at !== l.b) fail(`links[${i}].police.at`, `${l.police.at} is not an end of the link ${l.a}–${l.b}`);
-		const key = [l.a, l.b].sort().join('|');
-		if (seen.has(key)) fail(`links[${i}]`, `a second link between ${l.a} and ${l.b}`);
-		seen.add(key);
-	});
+	t.links.forEach((l, i) =>
+		item(() => {
+			for (const end of ['a', 'b'] as const) if (!nodes.has(l[end])) fail(`links[${i}].${end}`, `unknown node "${l[end]}"`);
+			if (l.a === l.b) fail(`links[${i}]`, `a link from ${l.a} to itself`);
+			if (l.police?.at !== undefined && l.police.at !== l.a && l.police.at !== l.b) fail(`links[${i}].police.at`, `${l.police.at} is not an end of the link ${l.a}–${l.b}`);
+			const key = [l.a, l.b].sort().join('|');
+			if (seen.has(key)) fail(`links[${i}]`, `a second link between ${l.a} and ${l.b}`);
+			seen.add(key);
+		}),
+	);
 	// The lab's own addresses: the underlay of every link (2001:db8:ffff::/48) and the kernel baseline's links.
 	const reserved = parsePrefix(RESERVED);
 	const clash = (text: string) => {
@@ -297,16 +372,18 @@ function crossCheck(t: Topology, keyRoles: boolean): void {
 	const noClash = (field: string, text: string | undefined) => {
 		if (text !== undefined && clash(text)) fail(field, `${text} overlaps ${RESERVED}, which the lab keeps for its link underlay`);
 	};
-	t.groups.forEach((g, i) => noClash(`groups[${i}].anycast`, g.anycast));
-	t.nodes.forEach((n, i) => {
-		noClash(`nodes[${i}].address`, n.address);
-		noClash(`nodes[${i}].host.address`, n.host?.address);
-		(n.host?.prefixes ?? []).forEach((p, j) => noClash(`nodes[${i}].host.prefixes[${j}]`, p));
-		(n.inside ?? []).forEach((p, j) => noClash(`nodes[${i}].inside[${j}]`, p));
-	});
+	t.groups.forEach((g, i) => item(() => noClash(`groups[${i}].anycast`, g.anycast)));
+	t.nodes.forEach((n, i) =>
+		item(() => {
+			noClash(`nodes[${i}].address`, n.address);
+			noClash(`nodes[${i}].host.address`, n.host?.address);
+			(n.host?.prefixes ?? []).forEach((p, j) => noClash(`nodes[${i}].host.prefixes[${j}]`, p));
+			(n.inside ?? []).forEach((p, j) => noClash(`nodes[${i}].inside[${j}]`, p));
+		}),
+	);
 	const neighbours = (n: string) => t.links.filter((l) => l.a === n || l.b === n).map((l) => (l.a === n ? l.b : l.a));
 	const addresses = new Map<string, string>();
-	t.nodes.forEach((n, i) => {
+	t.nodes.forEach((n, i) => item(() => {
 		const at = `nodes[${i}]`;
 		if (neighbours(n.name).length === 0) fail(at, `${n.name} has no links`);
 		for (const [field, a] of [
@@ -331,7 +408,8 @@ function crossCheck(t: Topology, keyRoles: boolean): void {
 		} else if (n.outside || n.inside) fail(`${at}`, 'only a boundary router has inside/outside');
 		if (n.health && n.role !== 'server') fail(`${at}.health`, 'only servers have a health check');
 		if (keyRoles) checkKeyRoles(t, n, at, groups, fail);
-	});
+	}));
+	return problems;
 }
 
 /**

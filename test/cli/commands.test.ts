@@ -1,7 +1,7 @@
 // Every command the help text lists is one the CLI dispatches, and a bad
 // option to any of them is a clear usage error, not a stack trace.
 import {spawnSync} from 'node:child_process';
-import {mkdtempSync, readFileSync, rmSync} from 'node:fs';
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import test from 'ava';
@@ -40,6 +40,26 @@ test('wireshark install copies the dissector into the folder given, and a wrong 
 		const bad = anyguard('wireshark', 'uninstall');
 		t.is(bad.status, 2);
 		t.regex(bad.stderr, /the only subcommand is install/);
+	} finally {
+		rmSync(dir, {recursive: true, force: true});
+	}
+});
+
+test('validate: a good topology is valid (exit 0); a bad one gets every problem with its path and line (exit 1), no stack trace', (t) => {
+	const good = anyguard('validate', new URL('../../netns/topologies/default.yaml', import.meta.url).pathname);
+	t.is(good.status, 0, good.stderr);
+	t.regex(good.stdout, /valid: 10 nodes, 9 links, 2 anycast groups/);
+	const dir = mkdtempSync(join(tmpdir(), 'anyguard-validate-'));
+	try {
+		const src = readFileSync(new URL('../../netns/topologies/default.yaml', import.meta.url), 'utf8');
+		const file = join(dir, 'bad.yaml');
+		writeFileSync(file, src.replace('  - {a: router-a, b: server-a}', '  - {a: router-a, b: rtr-c}').replace('servers: [server-a, server-b] # the provisioned list (S205)', 'servers: [server-a, nobody]'));
+		const bad = anyguard('validate', file);
+		t.is(bad.status, 1);
+		t.regex(bad.stderr, /bad\.yaml:\d+: links\[5\]\.b: unknown node "rtr-c"/);
+		t.regex(bad.stderr, /bad\.yaml:\d+: groups\[0\]\.servers\[1\]: unknown node "nobody"/);
+		t.regex(bad.stderr, /bad\.yaml: \d+ problems/);
+		t.notRegex(bad.stderr, /\n\s+at /);
 	} finally {
 		rmSync(dir, {recursive: true, force: true});
 	}

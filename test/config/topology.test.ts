@@ -30,7 +30,7 @@ test('the default topology is the patent Fig. 1 with the issue’s names and add
 const cases: Array<[string, (j: ReturnType<typeof base>) => void, RegExp]> = [
 	['bad address', (j) => (j.nodes[0]!.host = {address: '2001:db8::zz'}), /nodes\[0\]\.host\.address: not an IPv6 address/],
 	['unknown role', (j) => (j.nodes[1]!.role = 'switch'), /nodes\[1\]\.role/],
-	['link to nowhere', (j) => (j.links[0]!.b = 'nowhere'), /links\[0\]\.b: no node named nowhere/],
+	['link to nowhere', (j) => (j.links[0]!.b = 'nowhere'), /links\[0\]\.b: unknown node "nowhere"/],
 	['unknown field', (j) => (j.nodes[1]!.colour = 'red'), /nodes\[1\]/],
 	['cost out of range', (j) => (j.links[3]!.cost = 16), /links\[3\]\.cost/],
 	['group server that is not a server', (j) => ((j.groups[0]!.servers as string[])[0] = 'router-a'), /groups\[0\]\.servers\[0\]: router-a is a router, not a server/],
