@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The anyguard command.
-import {readFileSync, writeFileSync} from 'node:fs';
+import {existsSync, readFileSync, writeFileSync} from 'node:fs';
 import {fileURLToPath} from 'node:url';
 import {parseArgs} from 'node:util';
 import type {ParseArgsConfig} from 'node:util';
@@ -46,6 +46,8 @@ processes (started by up):
 
 tools:
   probe <address> [--interval MS] [--count N]   DNS "TXT whoami.anyguard" every MS ms; a JSON line per query
+  catchment [--fail SERVER] [--json] [--map FILE]
+                                        which server answers each client, against the link costs' prediction
   generate --sites N --clients N --routers N [--shape tiered|geometric] [--seed N] -o FILE
                                         write a topology of that size, and its keys (generate --help)
   keygen <hmac-sha256|ed25519> <file>   write a new group key (ed25519: also <file>.pub)
@@ -121,6 +123,21 @@ async function decode(argv: string[]): Promise<number> {
 	}
 	return bad > 0 ? 1 : 0;
 }
+
+const CATCHMENT_HELP = `usage: anyguard catchment [-t FILE] [--state DIR] [--json] [--fail SERVER] [--map FILE]
+
+For every client and terminal of the running network, which server of the
+first group's anycast address answers it (DNS TXT whoami.anyguard, as probe
+asks) beside the servers its link costs predict. Exits 1 when any differs.
+
+  -t, --topology FILE  the network (default: the default topology)
+  --state DIR          its state folder's parent (as given to up)
+  --json               the report as JSON
+  --fail SERVER        then stop that server (as stop-node), report the catchment once routing settles
+                       and which clients moved, and start it again
+  --map FILE           the topology picture with each client coloured by the site that answered it
+                       (.svg, .png or .dot)
+  --help               this text`;
 
 const GENERATE_HELP = `usage: anyguard generate --sites N --clients N --routers N [options] -o FILE
 
@@ -323,6 +340,31 @@ async function main(argv: string[]): Promise<number> {
 			});
 			console.log(values.json ? JSON.stringify(r, null, 2) : renderTrace(r));
 			return r.answered ? 0 : 1;
+		}
+		case 'catchment': {
+			if (rest.includes('--help') || rest.includes('-h')) {
+				console.log(CATCHMENT_HELP);
+				return 0;
+			}
+			const {values} = args(rest, {...stateOption, topology: {type: 'string', short: 't'}, json: {type: 'boolean'}, fail: {type: 'string'}, map: {type: 'string'}}, [0, 0]);
+			const t = await loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
+			const fail = values.fail as string | undefined;
+			if (fail !== undefined && !t.groups[0]!.servers.includes(fail)) throw new UsageError(`catchment: --fail takes a server of ${t.groups[0]!.anycast} (${t.groups[0]!.servers.join(', ')}), got ${fail}`);
+			const dir = stateDir(t, values.state as string | undefined);
+			if (!existsSync(dir)) throw new UsageError(`no running network in ${dir}: run anyguard up ${t.file} first`);
+			const {catchment, catchmentHolds, colourDot, renderCatchment} = await import('./catchment.js');
+			const tty = process.stderr.isTTY;
+			const r = await catchment(t, {...(values.state ? {stateRoot: values.state as string} : {}), ...(fail ? {fail} : {}), progress: (line) => tty && process.stderr.write(`\r\x1b[K${line}`)});
+			if (tty) process.stderr.write('\r\x1b[K');
+			console.log(values.json ? JSON.stringify(r, null, 2) : renderCatchment(r));
+			if (values.map) {
+				const {topologyDot, renderDot} = await import('./topology.js');
+				const file = values.map as string;
+				const dot = colourDot(await topologyDot(t, values.state as string | undefined), t.groups[0]!.servers, r.rows);
+				writeFileSync(file, file.endsWith('.dot') ? Buffer.from(dot) : renderDot(dot, file.endsWith('.png') ? 'png' : 'svg'));
+				if (!values.json) console.log(`map: ${file}`);
+			}
+			return catchmentHolds(r) ? 0 : 1;
 		}
 		case 'topology': {
 			const {values} = args(rest, {...stateOption, topology: {type: 'string'}, format: {type: 'string'}, o: {type: 'string', short: 'o'}}, [0, 0]);
