@@ -5,6 +5,8 @@
 import {spawn} from 'node:child_process';
 import type {ChildProcess} from 'node:child_process';
 import {existsSync, rmSync, writeFileSync} from 'node:fs';
+import {loadTopology} from '../config/topology.js';
+import {birdArgs} from '../netns/bird.js';
 import {files} from '../netns/names.js';
 import {selfCommand} from '../netns/setup.js';
 
@@ -21,6 +23,9 @@ function stamp(): string {
 
 export function runSupervisor(o: SuperviseOptions): void {
 	writeFileSync(files.supervisorPid(o.state, o.node), `${process.pid}\n`, {mode: 0o600});
+	// A bird node's process is BIRD itself, in the foreground, with the configuration up wrote (src/netns/bird.ts).
+	const bird = loadTopology(o.topology, {keyRoles: false}).nodes.find((n) => n.name === o.node)?.role === 'bird';
+	const command = bird ? birdArgs(o.state, o.node) : [...selfCommand(), 'node', o.node, '--topology', o.topology, '--state', o.state];
 	let child: ChildProcess | undefined;
 	let stopping = false;
 	let starts = 0;
@@ -31,10 +36,10 @@ export function runSupervisor(o: SuperviseOptions): void {
 			return;
 		}
 		starts++;
-		const [exe, ...args] = selfCommand();
-		child = spawn(exe!, [...args, 'node', o.node, '--topology', o.topology, '--state', o.state], {stdio: ['ignore', 'inherit', 'inherit']});
+		const [exe, ...args] = command;
+		child = spawn(exe!, args, {stdio: ['ignore', 'inherit', 'inherit']});
 		writeFileSync(files.pid(o.state, o.node), `${child.pid}\n`, {mode: 0o600});
-		console.log(`${stamp()} supervise ${o.node}: started role process ${child.pid} (start ${starts})`);
+		console.log(`${stamp()} supervise ${o.node}: started ${bird ? 'BIRD' : 'role process'} ${child.pid} (start ${starts})`);
 		child.on('exit', (code, signal) => {
 			rmSync(files.pid(o.state, o.node), {force: true});
 			if (stopping) return process.exit(0);

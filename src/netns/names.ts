@@ -63,6 +63,11 @@ export const files = {
 	stop: (dir: string, node: string) => join(dir, `${node}.stopped`),
 	/** The absolute path of the topology the network was brought up with. */
 	topology: (dir: string) => join(dir, 'topology.path'),
+	/** Each link's conditions now (src/netns/links.ts): what up applied, and anyguard link changed since. */
+	links: (dir: string) => join(dir, 'links.json'),
+	/** A bird node's configuration, written by up (src/netns/bird.ts), and BIRD's control socket. */
+	birdConf: (dir: string, node: string) => join(dir, `${node}.bird.conf`),
+	birdCtl: (dir: string, node: string) => join(dir, `${node}.bird.ctl`),
 };
 
 /**
