@@ -69,7 +69,8 @@ export async function runLink(t: Topology, a: string, b: string, words: string[]
 		}
 	const applied: string[] = [];
 	const devs = linkDevices(t, link).map((d) => `${d.dev} in ${d.ns}`).join(', ');
-	if (kind === 'tun') applied.push(`${ends.join(', ')}: every condition, both ways, in the process holding the TUN`, `kernel: mtu and state of ${devs}`);
+	if (cmd.kind === 'down' || cmd.kind === 'up') applied.push(`kernel: ${devs} set ${cmd.kind}${kind === 'tun' ? `; ${ends.join(', ')} holds the TUN` : ''}`);
+	else if (kind === 'tun') applied.push(`${ends.join(', ')}: every condition, both ways, in the process holding the TUN`, `kernel: mtu and state of ${devs}`);
 	else if (kind === 'udp') applied.push(`kernel: loss (nftables, ingress), rate (tc htb), mtu and state of ${devs}`, `${ends.join(', ')}: delay and jitter of what each end sends`);
 	else applied.push(`kernel: every condition on ${devs} (delay needs tc netem)`);
 	return {link: `${link.a}–${link.b}`, kind, before: describeConditions(link, before), after: describeConditions(link, after), applied, unreachable};

@@ -275,7 +275,7 @@ async function main(argv: string[]): Promise<number> {
 				...(values.state ? {stateRoot: values.state as string} : {}),
 				log: (line) => console.log(`  ${line}`),
 			});
-			console.log(`${kind}: ${r.dropped} of ${r.sent} forged packets dropped at ${r.spec.droppedAt} (${r.spec.reason})`);
+			console.log(`${kind}: ${r.dropped} of ${r.sent} forged packets dropped at ${r.spec.droppedAt} (${r.spec.bound ? `${r.spec.reason}: ${r.spec.bound}` : r.spec.reason})`);
 			console.log(`victim: ${r.victim.transmitted} pings, ${r.victim.received} genuine replies, ${r.victim.duplicates} duplicates`);
 			return held(r.spec, r.sent, r.dropped) && r.victim.duplicates === 0 ? 0 : 1;
 		}
