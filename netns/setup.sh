@@ -12,9 +12,12 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # The tools the network uses, and the Debian packages that bring them.
-declare -A need=([ip]=iproute2 [ping]=iputils-ping [dig]=dnsutils [dnsmasq]=dnsmasq-base [tcpdump]=tcpdump [make]=make [gcc]=gcc)
+# tracepath is for the README's traceroute; BIRD only when the topology has "role": "bird" nodes.
+declare -A need=([ip]=iproute2 [ping]=iputils-ping [tracepath]=iputils-tracepath [dig]=dnsutils [dnsmasq]=dnsmasq-base [tcpdump]=tcpdump [make]=make [gcc]=gcc)
+if grep -Eq '"role": *"bird"' "${1:-netns/topologies/default.json}" 2>/dev/null; then need[bird]=bird2; need[birdc]=bird2; fi
 missing=()
-for tool in "${!need[@]}"; do command -v "$tool" >/dev/null || missing+=("${need[$tool]}"); done
+for tool in "${!need[@]}"; do command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || missing+=("${need[$tool]}"); done
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u | grep .)
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "• installing ${missing[*]} (apt-get)"
 	DEBIAN_FRONTEND=noninteractive apt-get update -qq
