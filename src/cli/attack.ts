@@ -19,7 +19,7 @@ import {ATTACKS, craft, stopped} from '../roles/attacker.js';
 import type {AttackKind, AttackSpec} from '../roles/attacker.js';
 import {TUN_NAME, files, linkIfname, namespace, stateDir, underlayAddress} from '../netns/names.js';
 import {isKernelRole} from '../config/topology.js';
-import {birdc} from '../netns/bird.js';
+import {birdNeighbourDropped} from '../netns/bird.js';
 import {linkKind} from '../netns/links.js';
 import {parseAddr} from '../util/addr.js';
 import {readPcap} from '../wire/pcap.js';
@@ -96,17 +96,11 @@ export function stopPoint(t: Topology, spec: AttackSpec): {droppedAt: string; re
 	const at = t.nodes.find((n) => n.name === spec.droppedAt);
 	if (at && isKernelRole(at.role)) {
 		if (!spec.pastKernel) throw new Error(`${spec.droppedAt} is a ${at.role} node, and the attack table says nothing of this attack past a kernel router`);
-		const bird = spec.pastKernel.reason === 'bird-import';
+		const bird = spec.pastKernel.reason === 'bird-neighbours';
 		if (bird && at.role !== 'bird') throw new Error(`${spec.droppedAt} is a static kernel node: nothing there refuses route exchange`);
 		return {droppedAt: spec.pastKernel.droppedAt, reason: spec.pastKernel.reason, bird};
 	}
 	return {droppedAt: spec.droppedAt, reason: spec.reason, bird: false};
-}
-
-/** Routes in BIRD's table on `node` (birdc show route count). */
-function birdRouteCount(state: string, node: string): number {
-	const r = birdc(state, node, ['show', 'route', 'count']);
-	return Number(/(\d+) of \d+ routes for \d+ networks in table master6/.exec(r.stdout)?.[1] ?? NaN);
 }
 
 /**
@@ -125,7 +119,7 @@ function clientLinkTap(t: Topology, client: string): {ns: string; dev: string; f
 export async function runAttack(t: Topology, kind: AttackKind, o: AttackOptions = {}): Promise<AttackResult> {
 	const table: AttackSpec = ATTACKS[kind];
 	const point = stopPoint(t, table);
-	const spec: AttackSpec = {...table, droppedAt: point.droppedAt, ...(point.bird ? {bound: "routes in BIRD's table (its import filter)"} : {reason: point.reason as AttackSpec['reason']})};
+	const spec: AttackSpec = {...table, droppedAt: point.droppedAt, ...(point.bird ? {bound: "RIPng and BFD only from the topology's neighbours (nftables before BIRD)"} : {reason: point.reason as AttackSpec['reason']})};
 	const log = o.log ?? (() => {});
 	const state = stateDir(t, o.stateRoot);
 	const count = o.count ?? 5;
@@ -140,7 +134,7 @@ export async function runAttack(t: Topology, kind: AttackKind, o: AttackOptions 
 	const server = t.nodes.find((n) => n.name === group.servers[0])!;
 	const dir = mkdtempSync(join(tmpdir(), 'anyguard-attack-'));
 	try {
-		const measure = async () => (point.bird ? -birdRouteCount(state, spec.droppedAt) : stopped(spec, await queryStatus(files.socket(state, spec.droppedAt))));
+		const measure = async () => (point.bird ? birdNeighbourDropped(t, spec.droppedAt) : stopped(spec, await queryStatus(files.socket(state, spec.droppedAt))));
 		const before = await measure();
 		const clientNs = namespace(t, client.name);
 		// What arrives at the client from its neighbour (pcap's "inbound" does not hold on a veth here).
@@ -198,8 +192,7 @@ export async function runAttack(t: Topology, kind: AttackKind, o: AttackOptions 
 		await victimDone;
 		await sleep(200);
 		const after = await measure();
-		// BIRD's import filter: each forged route that did not enter BIRD's table was stopped there.
-		const dropped = point.bird ? result.injected - Math.max(0, before - after) : after - before;
+		const dropped = after - before;
 		return {kind, spec, sent: result.injected, dropped, victim: {...pingStats(output), output}};
 	} finally {
 		rmSync(dir, {recursive: true, force: true});

@@ -5,20 +5,19 @@ import {fileURLToPath} from 'node:url';
 import {parseArgs} from 'node:util';
 import type {ParseArgsConfig} from 'node:util';
 import {KeyError, clientKeyText, generateKeyText, loadHmacKey} from '../anycast/keys.js';
+import type {AttackSpec} from '../roles/attacker.js';
 import {formatAddr, parseAddr} from '../util/addr.js';
-import {TopologyError, loadTopology} from '../config/topology.js';
+import type {Topology} from '../config/topology.js';
 import {IoError} from '../io/types.js';
 import {files, stateDir} from '../netns/names.js';
-import {SetupError, down, up} from '../netns/setup.js';
-import {StateDirError} from '../util/statedir.js';
-import {ConditionSyntaxError} from '../config/conditions.js';
-import {BirdError} from '../netns/bird.js';
-import {ConditionError} from '../netns/conditions.js';
-import {LinkError} from '../netns/links.js';
-import {InteropUsageError} from './interop.js';
-import type {AttackSpec} from '../roles/attacker.js';
-import {readPcap, isWireError} from '../wire/index.js';
-import {describePacket} from './format.js';
+// Everything heavier is imported by the command that needs it: a supervisor
+// (\`anyguard supervise\`, ten of them start with every \`up\`) loads no
+// schema, no logger and no pipeline, so the role processes start sooner.
+
+/** Loads and checks a topology file (zod is loaded with it). */
+async function loadTopology(file: string, o?: {keyRoles?: boolean}): Promise<Topology> {
+	return (await import('../config/topology.js')).loadTopology(file, o);
+}
 
 export const DEFAULT_TOPOLOGY = fileURLToPath(new URL('../../netns/topologies/default.json', import.meta.url));
 
@@ -78,7 +77,8 @@ function args(argv: string[], options: ParseArgsConfig['options'], positionals: 
 	return parsed;
 }
 
-function readInput(arg: string): Uint8Array[] {
+async function readInput(arg: string): Promise<Uint8Array[]> {
+	const {readPcap, isWireError} = await import('../wire/index.js');
 	if (/^[0-9a-f\s]+$/i.test(arg) && arg.replace(/\s/g, '').length % 2 === 0 && arg.length >= 80) return [hex(arg)];
 	let data: Buffer;
 	try {
@@ -105,10 +105,12 @@ function hex(text: string): Uint8Array {
 	return Uint8Array.from(clean.match(/../g) ?? [], (h) => parseInt(h, 16));
 }
 
-function decode(argv: string[]): number {
+async function decode(argv: string[]): Promise<number> {
 	const {positionals} = args(argv, {}, [1, 1]);
+	const {isWireError} = await import('../wire/index.js');
+	const {describePacket} = await import('./format.js');
 	let bad = 0;
-	for (const [i, packet] of readInput(positionals[0]!).entries()) {
+	for (const [i, packet] of (await readInput(positionals[0]!)).entries()) {
 		try {
 			console.log(`${i + 1} ${describePacket(packet)}`);
 		} catch (error) {
@@ -153,10 +155,10 @@ const stateOption = {state: {type: 'string'}} as const;
  * else the one the network under the default prefix was brought up with
  * (its state directory's topology.path), else the default topology.
  */
-function topologyFile(values: {topology?: unknown; state?: unknown}): string {
+async function topologyFile(values: {topology?: unknown; state?: unknown}): Promise<string> {
 	if (typeof values.topology === 'string') return values.topology;
 	try {
-		const running = readFileSync(files.topology(stateDir(loadTopology(DEFAULT_TOPOLOGY, {keyRoles: false}), values.state as string | undefined)), 'utf8').trim();
+		const running = readFileSync(files.topology(stateDir(await loadTopology(DEFAULT_TOPOLOGY, {keyRoles: false}), values.state as string | undefined)), 'utf8').trim();
 		if (running && existsSync(running)) return running;
 	} catch {
 		// no network up: the default
@@ -168,7 +170,7 @@ async function main(argv: string[]): Promise<number> {
 	const [command, ...rest] = argv;
 	switch (command) {
 		case 'decode':
-			return decode(rest);
+			return await decode(rest);
 		case 'keygen':
 			return keygen(rest);
 		case 'wireshark': {
@@ -186,6 +188,7 @@ async function main(argv: string[]): Promise<number> {
 				if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} takes a whole number, got ${String(v)}`);
 				return n;
 			};
+			const {up} = await import('../netns/setup.js');
 			await up(positionals[0] ?? DEFAULT_TOPOLOGY, {
 				...(values.state ? {stateRoot: values.state as string} : {}),
 				hostLink: !values['no-host-link'],
@@ -197,13 +200,14 @@ async function main(argv: string[]): Promise<number> {
 		}
 		case 'down': {
 			const {positionals, values} = args(rest, {...stateOption, verbose: {type: 'boolean'}}, [0, 1]);
-			await down(positionals[0] ?? topologyFile(values), {...(values.state ? {stateRoot: values.state as string} : {}), verbose: Boolean(values.verbose)});
+			const {down} = await import('../netns/setup.js');
+			await down(positionals[0] ?? (await topologyFile(values)), {...(values.state ? {stateRoot: values.state as string} : {}), verbose: Boolean(values.verbose)});
 			return 0;
 		}
 		case 'status': {
 			const {positionals, values} = args(rest, {...stateOption, json: {type: 'boolean'}, watch: {type: 'boolean'}, topology: {type: 'string'}}, [0, 1]);
 			const {snapshot, render} = await import('./status.js');
-			const t = loadTopology(topologyFile(values));
+			const t = await loadTopology(await topologyFile(values));
 			const o = {...(positionals[0] ? {node: positionals[0]} : {}), ...(values.state ? {stateRoot: values.state as string} : {})};
 			if (o.node && !t.nodes.some((n) => n.name === o.node)) throw new UsageError(`no node named ${o.node} in ${t.file}`);
 			if (values.watch) {
@@ -220,7 +224,7 @@ async function main(argv: string[]): Promise<number> {
 		}
 		case 'capture': {
 			const {positionals, values} = args(rest, {...stateOption, topology: {type: 'string'}, w: {type: 'string', short: 'w'}, seconds: {type: 'string'}}, [1, 2]);
-			const t = loadTopology(topologyFile(values));
+			const t = await loadTopology(await topologyFile(values));
 			const [node, port] = positionals as [string, string | undefined];
 			if (!t.nodes.some((n) => n.name === node)) throw new UsageError(`no node named ${node} in ${t.file}`);
 			const {createWriteStream} = await import('node:fs');
@@ -236,7 +240,7 @@ async function main(argv: string[]): Promise<number> {
 		}
 		case 'trace': {
 			const {positionals, values} = args(rest, {...stateOption, topology: {type: 'string'}, from: {type: 'string'}, json: {type: 'boolean'}}, [0, 1]);
-			const t = loadTopology(topologyFile(values));
+			const t = await loadTopology(await topologyFile(values));
 			const {runTrace, renderTrace} = await import('./trace.js');
 			const r = await runTrace(t, {
 				...(positionals[0] ? {address: positionals[0]} : {}),
@@ -250,7 +254,7 @@ async function main(argv: string[]): Promise<number> {
 			const {values} = args(rest, {...stateOption, topology: {type: 'string'}, format: {type: 'string'}, o: {type: 'string', short: 'o'}}, [0, 0]);
 			const format = (values.format as string | undefined) ?? 'dot';
 			if (format !== 'dot' && format !== 'svg' && format !== 'png') throw new UsageError(`--format is dot, svg or png, not ${format}`);
-			const t = loadTopology(topologyFile(values));
+			const t = await loadTopology(await topologyFile(values));
 			const {topologyDot, renderDot} = await import('./topology.js');
 			const dot = await topologyDot(t, values.state as string | undefined);
 			const bytes = format === 'dot' ? Buffer.from(dot) : renderDot(dot, format);
@@ -268,7 +272,7 @@ async function main(argv: string[]): Promise<number> {
 			}
 			const kind = positionals[0]!;
 			if (!isAttackKind(kind)) throw new UsageError(`unknown attack ${kind}; anyguard attack --list shows them`);
-			const t = loadTopology(topologyFile(values));
+			const t = await loadTopology(await topologyFile(values));
 			const {runAttack} = await import('./attack.js');
 			const r = await runAttack(t, kind, {
 				...(values.count ? {count: Number(values.count)} : {}),
@@ -282,7 +286,7 @@ async function main(argv: string[]): Promise<number> {
 		case 'demo': {
 			const {values} = args(rest, {...stateOption, topology: {type: 'string'}}, [0, 0]);
 			const {runDemo} = await import('./demo.js');
-			const t = loadTopology(topologyFile(values));
+			const t = await loadTopology(await topologyFile(values));
 			return (await runDemo(t, values.state ? {stateRoot: values.state as string} : {})) ? 0 : 1;
 		}
 		case 'probe': {
@@ -294,7 +298,7 @@ async function main(argv: string[]): Promise<number> {
 		case 'stop-node':
 		case 'start-node': {
 			const {positionals, values} = args(rest, {...stateOption, topology: {type: 'string'}}, [1, 1]);
-			const t = loadTopology(topologyFile(values));
+			const t = await loadTopology(await topologyFile(values));
 			const name = positionals[0]!;
 			if (!t.nodes.some((n) => n.name === name)) throw new UsageError(`no node named ${name} in ${t.file}`);
 			const dir = stateDir(t, values.state as string | undefined);
@@ -314,7 +318,7 @@ async function main(argv: string[]): Promise<number> {
 			// Everything after the node is BIRD's command; --topology and --state may come anywhere.
 			const {positionals, values} = args(rest, {...stateOption, topology: {type: 'string'}}, [1, 64]);
 			const {runBirdc} = await import('./interop.js');
-			const r = runBirdc(loadTopology(topologyFile(values)), positionals[0]!, positionals.slice(1), values.state as string | undefined);
+			const r = runBirdc(await loadTopology(await topologyFile(values)), positionals[0]!, positionals.slice(1), values.state as string | undefined);
 			process.stdout.write(r.stdout);
 			process.stderr.write(r.stderr);
 			return r.status;
@@ -323,7 +327,7 @@ async function main(argv: string[]): Promise<number> {
 			const {positionals, values} = args(rest, {...stateOption, topology: {type: 'string'}, json: {type: 'boolean'}}, [2, 16]);
 			const {runLink, renderLinkReport} = await import('./interop.js');
 			const [a, b, ...words] = positionals as [string, string, ...string[]];
-			const r = await runLink(loadTopology(topologyFile(values)), a, b, words, values.state as string | undefined);
+			const r = await runLink(await loadTopology(await topologyFile(values)), a, b, words, values.state as string | undefined);
 			console.log(values.json ? JSON.stringify(r, null, 2) : renderLinkReport(r, words.length > 0 && words[0] !== 'show'));
 			return 0;
 		}
@@ -332,8 +336,8 @@ async function main(argv: string[]): Promise<number> {
 			const {runNode} = await import('./node.js');
 			await runNode({
 				node: positionals[0]!,
-				topology: topologyFile(values),
-				state: (values.state as string | undefined) ?? stateDir(loadTopology(topologyFile(values))),
+				topology: await topologyFile(values),
+				state: (values.state as string | undefined) ?? stateDir(await loadTopology(await topologyFile(values))),
 				...(values.level ? {level: values.level as string} : {}),
 			});
 			return -1; // keeps running
@@ -343,7 +347,7 @@ async function main(argv: string[]): Promise<number> {
 			const {runSupervisor} = await import('./supervise.js');
 			runSupervisor({
 				node: positionals[0]!,
-				topology: topologyFile(values),
+				topology: (values.topology as string | undefined) ?? (await topologyFile(values)),
 				state: values.state as string,
 				restartDelayMs: Number(values['restart-delay'] ?? 1000),
 			});
@@ -365,11 +369,13 @@ main(process.argv.slice(2)).then(
 		if (code >= 0) process.exitCode = code;
 	},
 	(error: unknown) => {
+		// TopologyError, SetupError, StateDirError and the interop errors by name: their modules load only with the commands that throw them.
+		const name = (error as Error | undefined)?.name;
 		if (
-			error instanceof UsageError || error instanceof TopologyError || error instanceof KeyError || error instanceof SetupError || error instanceof IoError || error instanceof StateDirError ||
-			error instanceof ConditionError || error instanceof ConditionSyntaxError || error instanceof LinkError || error instanceof BirdError || error instanceof InteropUsageError
+			error instanceof UsageError || error instanceof KeyError || error instanceof IoError || name === 'TopologyError' || name === 'SetupError' || name === 'StateDirError' ||
+			['ConditionError', 'ConditionSyntaxError', 'LinkError', 'BirdError', 'InteropUsageError'].includes(name ?? '')
 		) {
-			process.stderr.write(`anyguard: ${error.message}\n`);
+			process.stderr.write(`anyguard: ${(error as Error).message}\n`);
 			process.exitCode = 2;
 		} else {
 			throw error;

@@ -5,10 +5,7 @@
 import {spawn} from 'node:child_process';
 import type {ChildProcess} from 'node:child_process';
 import {existsSync, rmSync, writeFileSync} from 'node:fs';
-import {loadTopology} from '../config/topology.js';
-import {birdArgs} from '../netns/bird.js';
-import {files} from '../netns/names.js';
-import {selfCommand} from '../netns/setup.js';
+import {birdCommand, files} from '../netns/names.js';
 
 export interface SuperviseOptions {
 	node: string;
@@ -24,8 +21,11 @@ function stamp(): string {
 export function runSupervisor(o: SuperviseOptions): void {
 	writeFileSync(files.supervisorPid(o.state, o.node), `${process.pid}\n`, {mode: 0o600});
 	// A bird node's process is BIRD itself, in the foreground, with the configuration up wrote (src/netns/bird.ts).
-	const bird = loadTopology(o.topology, {keyRoles: false}).nodes.find((n) => n.name === o.node)?.role === 'bird';
-	const command = bird ? birdArgs(o.state, o.node) : [...selfCommand(), 'node', o.node, '--topology', o.topology, '--state', o.state];
+	// The anyguard command is the one this supervisor runs under (dist/, or the source through tsx):
+	// its own entry and flags, not netns/setup.ts's selfCommand, which would load the whole stack here.
+	// A bird node's process is BIRD itself, with the configuration up wrote (src/netns/bird.ts).
+	const bird = birdCommand(o.state, o.node);
+	const command = bird ?? [process.execPath, ...process.execArgv, process.argv[1]!, 'node', o.node, '--topology', o.topology, '--state', o.state];
 	let child: ChildProcess | undefined;
 	let stopping = false;
 	let starts = 0;

@@ -17,8 +17,9 @@ import type {Topology, TopologyNode} from '../config/topology.js';
 import {formatAddr, parseAddr, parsePrefix} from '../util/addr.js';
 import {prefixContains} from '../route/prefix.js';
 import {linkLocalOf} from '../node/stack.js';
-import {files, linkIfname, namespace} from './names.js';
+import {BIRD, BIRDC, files, linkIfname, namespace} from './names.js';
 import {linkKind} from './links.js';
+import {nftCounted, nftLoad} from './conditions.js';
 
 export class BirdError extends Error {
 	override readonly name = 'BirdError';
@@ -30,9 +31,7 @@ function seconds(ms: number | undefined, fallback: number): number {
 	return Math.max(1, Math.round((ms ?? fallback) / 1000));
 }
 
-/** The BIRD binary, by its system path (the name could be shadowed on PATH). */
-export const BIRD = ['/usr/sbin/bird', '/sbin/bird', '/usr/bin/bird'].find((p) => existsSync(p));
-export const BIRDC = ['/usr/sbin/birdc', '/sbin/birdc', '/usr/bin/birdc'].find((p) => existsSync(p));
+export {BIRD, BIRDC};
 
 /** Neighbours of `node`, in topology order, with the link's cost. */
 function neighbours(t: Topology, node: string): Array<{peer: string; cost: number; kind: ReturnType<typeof linkKind>}> {
@@ -79,9 +78,9 @@ export function birdConfig(t: Topology, node: string, state: string): string {
 		lines.push('}');
 	}
 	if (routing.length > 0) {
-		// BIRD takes RIPng routes from any link-local sender on the link, before (or without) its BFD session
-		// coming Up; anyguard's routers take them only from a neighbour whose session is Up (docs/routing.md,
-		// "Checked against BIRD"). The filter keeps BIRD's table to the neighbours the topology names.
+		// BIRD takes RIPng routes from any link-local sender on the link; anyguard's routers take them only
+		// from the topology's neighbour there (docs/routing.md, "Checked against BIRD"). The filter keeps
+		// BIRD's table to the neighbours the topology names.
 		const known = routing.map((n) => `(ifname = "${linkIfname(n.peer)}" && from = ${formatAddr(linkLocalOf(t, n.peer))})`);
 		lines.push(
 			'',
@@ -107,14 +106,39 @@ export function birdConfig(t: Topology, node: string, state: string): string {
 	return `${lines.join('\n')}\n`;
 }
 
-function isStatic(t: Topology, node: string): boolean {
-	return t.nodes.find((n) => n.name === node)?.role === 'kernel';
+/** The nftables table in a bird node's namespace that admits RIPng and BFD only from the topology's neighbours. */
+export const NEIGHBOUR_TABLE = 'anyguard_neighbours';
+
+/**
+ * nftables rules for bird node `node`: on each of its RIPng links, RIPng
+ * (UDP 521) and BFD (UDP 3784) are taken only from the neighbour's
+ * link-local address (linkLocalOf), and dropped, counted, from any other
+ * sender. BIRD's RIPng makes a neighbour, and asks BFD for a session, for
+ * every link-local sender it hears — its import filter refuses the routes,
+ * not the neighbour — so without these a sender of made-up link-local
+ * addresses grows BIRD's BFD sessions without bound (docs/routing.md,
+ * "Checked against BIRD"). anyguard's own routers refuse such senders
+ * themselves.
+ */
+export function birdNeighbourRules(t: Topology, node: string): string {
+	const rules = neighbours(t, node)
+		.filter((n) => !isStatic(t, n.peer))
+		.map((n) => `\t\tiifname "${linkIfname(n.peer)}" udp dport { 521, 3784 } ip6 saddr != ${formatAddr(linkLocalOf(t, n.peer))} counter drop`);
+	return `table inet ${NEIGHBOUR_TABLE} {\n\tchain input {\n\t\ttype filter hook input priority 0; policy accept;\n${rules.join('\n')}\n\t}\n}\n`;
 }
 
-/** The daemon's command line: in the foreground (its supervisor keeps it running), with the state directory's configuration and socket. */
-export function birdArgs(state: string, node: string): string[] {
-	if (!BIRD) throw new BirdError('BIRD is not installed: apt-get install -y bird2');
-	return [BIRD, '-f', '-c', files.birdConf(state, node), '-s', files.birdCtl(state, node)];
+/** Installs birdNeighbourRules in the node's namespace. Throws ConditionError (nftables missing or refusing). */
+export function applyBirdNeighbourRules(t: Topology, node: string): void {
+	nftLoad(namespace(t, node), birdNeighbourRules(t, node));
+}
+
+/** RIPng and BFD packets the neighbour rules have dropped on `node` so far. */
+export function birdNeighbourDropped(t: Topology, node: string): number {
+	return nftCounted(namespace(t, node), 'inet', NEIGHBOUR_TABLE);
+}
+
+function isStatic(t: Topology, node: string): boolean {
+	return t.nodes.find((n) => n.name === node)?.role === 'kernel';
 }
 
 /** Runs one BIRD command on `node` (birdc), as a person would type it after `birdc`. */

@@ -17,7 +17,7 @@ import type {Topology, TopologyLink, TopologyNode} from '../config/topology.js';
 import {formatAddr, parseAddr, parsePrefix} from '../util/addr.js';
 import {prefixContains} from '../route/prefix.js';
 import {applyKernelConditions, applyKernelPolice, describeConditions, kernelLinkLocal, linkKey, linkKind, netemLikely, topologyConditions, tunEnds, writeLinkStates} from './links.js';
-import {BIRD, birdConfig, BirdError, kernelRouteGaps} from './bird.js';
+import {BIRD, applyBirdNeighbourRules, birdConfig, BirdError, kernelRouteGaps} from './bird.js';
 import {staticRoutes} from '../config/paths.js';
 import {ConditionError} from './conditions.js';
 import {HOST_LINK_IFNAME, TUN_NAME, UNDERLAY_OVERHEAD, files, hostVeth, linkIfname, namespace, stateDir, tunMtu, underlayAddress} from './names.js';
@@ -115,6 +115,12 @@ export interface UpOptions {
 	/** Show every command as it runs. */
 	verbose?: boolean;
 	/**
+	 * Start the role processes and wait for routing (default true). false
+	 * leaves the namespaces, links and TUNs for other forwarders (the C relay
+	 * baseline of bench/e2e.ts).
+	 */
+	roles?: boolean;
+	/**
 	 * Metric of the host's routes to the network. A second network (a test
 	 * beside a running demo) with a lower metric takes the host's traffic
 	 * while it is up, instead of failing on routes that exist.
@@ -123,7 +129,11 @@ export interface UpOptions {
 	progress?: Progress;
 }
 
-export async function up(topologyFile: string, options: UpOptions = {}): Promise<{state: string; convergedMs: number}> {
+/**
+ * `convergedMs`: from the start of `up` to routing converged; `routingMs`:
+ * from the role processes' start to routing converged (0 with roles: false).
+ */
+export async function up(topologyFile: string, options: UpOptions = {}): Promise<{state: string; convergedMs: number; routingMs: number}> {
 	const progress = options.progress ?? consoleProgress(options.verbose);
 	const t = loadTopology(topologyFile);
 	checkKeys(t);
@@ -147,6 +157,8 @@ export async function up(topologyFile: string, options: UpOptions = {}): Promise
 	const hostLink = options.hostLink ?? true;
 	if (hostLink && existsSync(`/sys/class/net/${hostVeth(t)}`)) throw new SetupError('busy', `${hostVeth(t)} exists already: run \`anyguard down\` first`);
 	const started = Date.now();
+	let processesAt = started;
+	let routingMs = 0;
 	privateDir(state); // 0700, ours, or refused before anything is made
 	// The role processes read the topology (and its key files, relative to it) from where it is.
 	const topologyPath = resolve(topologyFile);
@@ -224,14 +236,21 @@ export async function up(topologyFile: string, options: UpOptions = {}): Promise
 		const birds = t.nodes.filter((n) => n.role === 'bird');
 		if (birds.length > 0) {
 			progress.step(`BIRD configuration for ${birds.map((n) => n.name).join(', ')} (${state}/<node>.bird.conf)`);
-			for (const n of birds) writeBirdConfig(t, n.name, state, progress);
+			for (const n of birds) {
+				writeBirdConfig(t, n.name, state, progress);
+				progress.detail(`${n.name}: RIPng and BFD only from the topology's neighbours (nftables)`);
+				applyBirdNeighbourRules(t, n.name);
+			}
 		}
-		progress.step(birds.length > 0 ? 'role processes and BIRD daemons, each under a supervisor' : 'role processes, each under a supervisor');
-		for (const n of t.nodes) if (n.role !== 'kernel') startSupervisor(t, topologyPath, n.name, state, options.restartDelayMs ?? 1000, progress);
-		progress.step('waiting for routing to converge');
-		const waitFrom = Date.now();
-		await waitConverged(t, state, (options.timeoutS ?? 30) * 1000, progress);
-		progress.step(`routing converged ${((Date.now() - waitFrom) / 1000).toFixed(1)} s after the processes started`);
+		if (options.roles !== false) {
+			progress.step(birds.length > 0 ? 'role processes and BIRD daemons, each under a supervisor' : 'role processes, each under a supervisor');
+			processesAt = Date.now();
+			for (const n of t.nodes) if (n.role !== 'kernel') startSupervisor(t, topologyPath, n.name, state, options.restartDelayMs ?? 1000, progress);
+			progress.step('waiting for routing to converge');
+			await waitConverged(t, state, (options.timeoutS ?? 30) * 1000, progress);
+			routingMs = Date.now() - processesAt;
+			progress.step(`routing converged ${(routingMs / 1000).toFixed(1)} s after the processes started`);
+		}
 	} catch (error) {
 		progress.step('setup failed; tearing down what was made');
 		await down(topologyFile, {...options, progress: {step: () => {}, detail: () => {}}});
@@ -239,7 +258,7 @@ export async function up(topologyFile: string, options: UpOptions = {}): Promise
 	}
 	const convergedMs = Date.now() - started;
 	progress.step(`up in ${(convergedMs / 1000).toFixed(1)} s; state in ${state}`);
-	return {state, convergedMs};
+	return {state, convergedMs, routingMs};
 }
 
 /**
@@ -409,29 +428,30 @@ async function waitConverged(t: Topology, state: string, timeoutMs: number, prog
 	let missing: string[] = [];
 	let last = '';
 	while (Date.now() < deadline) {
-		missing = [];
-		for (const n of t.nodes) {
-			if (isKernelRole(n.role)) {
-				const gaps = kernelRouteGaps(t, n.name, state, targets);
-				if (gaps.length > 0) missing.push(`${n.name}: ${gaps[0]!.startsWith('not running') ? gaps[0] : `no route to ${gaps.join(', ')}`}`);
-				continue;
-			}
-			let s: NodeStatus;
-			try {
-				s = await queryStatus(files.socket(state, n.name), 500);
-			} catch {
-				missing.push(`${n.name}: not answering`);
-				continue;
-			}
-			const have = new Set(s.routes.filter((r) => r.selected).map((r) => r.prefix));
-			const lacking = targets.filter((p) => !have.has(p) && !coveredBy(p, [...have]));
-			if (lacking.length > 0) missing.push(`${n.name}: no route to ${lacking.join(', ')}`);
-		}
+		// Every node at once: a round takes as long as the slowest answer, not the sum of them.
+		const answers = await Promise.all(
+			t.nodes.map(async (n): Promise<string | null> => {
+				if (isKernelRole(n.role)) {
+					const gaps = kernelRouteGaps(t, n.name, state, targets);
+					return gaps.length > 0 ? `${n.name}: ${gaps[0]!.startsWith('not running') ? gaps[0] : `no route to ${gaps.join(', ')}`}` : null;
+				}
+				let s: NodeStatus;
+				try {
+					s = await queryStatus(files.socket(state, n.name), 500);
+				} catch {
+					return `${n.name}: not answering`;
+				}
+				const have = new Set(s.routes.filter((r) => r.selected).map((r) => r.prefix));
+				const lacking = targets.filter((p) => !have.has(p) && !coveredBy(p, [...have]));
+				return lacking.length > 0 ? `${n.name}: no route to ${lacking.join(', ')}` : null;
+			}),
+		);
+		missing = answers.filter((a): a is string => a !== null);
 		const line = `${t.nodes.length - missing.length}/${t.nodes.length} nodes converged`;
 		if (line !== last) progress.step(`  ${line}`);
 		last = line;
 		if (missing.length === 0) return;
-		await new Promise((r) => setTimeout(r, 100));
+		await new Promise((r) => setTimeout(r, 50));
 	}
 	throw new SetupError('not-converged', `routing did not converge in ${timeoutMs} ms:\n  ${missing.join('\n  ')}`);
 }

@@ -47,10 +47,11 @@ export interface AttackSpec {
 	/**
 	 * When `droppedAt` is a kernel router (a bird or kernel node, which parses
 	 * nothing of ours), where the attack stops instead: the next anyguard node
-	 * that refuses it, or `bird-import` — BIRD's import filter of the
-	 * topology's neighbours, read from BIRD's table (docs/routing.md).
+	 * that refuses it, or `bird-neighbours` — the nftables rules before BIRD
+	 * that take RIPng and BFD only from the topology's neighbours, counted
+	 * there (src/netns/bird.ts, docs/routing.md).
 	 */
-	pastKernel?: {droppedAt: string; reason: DropReason | 'bird-import'};
+	pastKernel?: {droppedAt: string; reason: DropReason | 'bird-neighbours'};
 	summary: string;
 }
 
@@ -84,7 +85,7 @@ export const ATTACKS = {
 	'routing-header-moved': {from: 'attacker', droppedAt: 'client', reason: 'id-misplaced', needsOwn: true, summary: "a genuine answer to the attacker, sent to the client behind a Routing header naming the attacker"},
 	'insider-forged-stamp': {from: 'terminal-a', droppedAt: 'boundary', reason: 'id-bad-tag', needsInsiderKey: true, summary: "terminal-a stamping a reply claiming server-a with the key it verifies with"},
 	'stolen-key-unprovisioned': {from: 'attacker', droppedAt: 'client', reason: 'id-not-provisioned', needsStolenKey: true, victimGroup: 'stolen', summary: 'a valid stamp made with a stolen group key, from an address not in the provisioned list'},
-	'bfd-flood': {from: 'attacker', droppedAt: 'internet', reason: 'table-bound', bound: 'bfd sessions', pastKernel: {droppedAt: 'internet', reason: 'bird-import'}, summary: 'RIPng from made-up link-local sources, each a would-be BFD neighbour'},
+	'bfd-flood': {from: 'attacker', droppedAt: 'internet', reason: 'table-bound', bound: 'bfd sessions', pastKernel: {droppedAt: 'internet', reason: 'bird-neighbours'}, summary: 'RIPng from made-up link-local sources, each a would-be BFD neighbour'},
 } as const satisfies Record<string, AttackSpec>;
 
 /** Packets a table flood sends, whatever the count asked: enough to pass the table's bound on a link several times. */

@@ -2,7 +2,7 @@
 // reading it), birdc output parsed for status, static "kernel" nodes and the
 // routes their neighbours get, and both kinds converged in memory.
 import {spawnSync} from 'node:child_process';
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import test from 'ava';
@@ -10,7 +10,7 @@ import type {ExecutionContext} from 'ava';
 import {fileURLToPath} from 'node:url';
 import {TopologyError, loadTopology, parseTopology} from '../../src/config/topology.js';
 import {staticRoutes} from '../../src/config/paths.js';
-import {BIRD, BirdError, birdConfig, parseBirdBfd, parseBirdRoutes, parseKernelRoutes} from '../../src/netns/bird.js';
+import {BIRD, BirdError, birdConfig, birdNeighbourRules, parseBirdBfd, parseBirdRoutes, parseKernelRoutes} from '../../src/netns/bird.js';
 import {linkKind, processShare} from '../../src/netns/links.js';
 import {MemNet} from '../../src/node/memnet.js';
 import {A, DEFAULT_TOPOLOGY, echo} from '../helpers/net.js';
@@ -62,6 +62,19 @@ test("router-b's bird.conf: RIPng per link with the link's cost as the metric, t
 	t.regex(conf, /protocol direct \{ ipv6; interface "lo"; \}/);
 	t.regex(conf, /protocol kernel \{ ipv6 \{ import none; export all; \}; \}/);
 	birdParses(t, conf);
+});
+
+test("nftables before BIRD: RIPng and BFD on each link only from the topology's neighbour there", (t) => {
+	const rules = birdNeighbourRules(interop(), 'internet');
+	t.regex(rules, /table inet anyguard_neighbours \{/);
+	t.regex(rules, /type filter hook input priority 0; policy accept;/);
+	t.deepEqual([...rules.matchAll(/iifname "(\S+)" udp dport \{ 521, 3784 \} ip6 saddr != (\S+) counter drop/g)].map((m) => [m[1], m[2]]), [['to-client', 'fe80::1'], ['to-attacker', 'fe80::3'], ['to-boundary', 'fe80::4']]);
+	// nft -c (check only) needs CAP_NET_ADMIN; root's run, as in CI, checks the syntax with nftables itself.
+	if (process.getuid?.() !== 0) return;
+	const nft = ['/usr/sbin/nft', '/sbin/nft'].find((p) => existsSync(p));
+	if (!nft) return t.fail('nftables is not installed (apt-get install -y nftables)');
+	const r = spawnSync(nft, ['-c', '-f', '-'], {input: rules, encoding: 'utf8'});
+	t.is(r.status, 0, `nft -c: ${r.stderr}`);
 });
 
 test("the topology's timers reach bird.conf, in BIRD's whole seconds", (t) => {
