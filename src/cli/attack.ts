@@ -30,6 +30,8 @@ export interface AttackResult {
 	sent: number;
 	/** Drops for the expected reason at the expected node during the attack. */
 	dropped: number;
+	/** Why they were dropped there, as a person reads it: the spec's drop reason, or what stops it before a BIRD router. */
+	stoppedBy: string;
 	/** The victim's ping: replies it printed, and duplicates (a forged reply getting through shows as DUP!). */
 	victim: {transmitted: number; received: number; duplicates: number; output: string};
 }
@@ -119,7 +121,8 @@ function clientLinkTap(t: Topology, client: string): {ns: string; dev: string; f
 export async function runAttack(t: Topology, kind: AttackKind, o: AttackOptions = {}): Promise<AttackResult> {
 	const table: AttackSpec = ATTACKS[kind];
 	const point = stopPoint(t, table);
-	const spec: AttackSpec = {...table, droppedAt: point.droppedAt, ...(point.bird ? {bound: "RIPng and BFD only from the topology's neighbours (nftables before BIRD)"} : {reason: point.reason as AttackSpec['reason']})};
+	const spec: AttackSpec = {...table, droppedAt: point.droppedAt, ...(point.bird ? {} : {reason: point.reason as AttackSpec['reason']})};
+	const stoppedBy = point.bird ? "bird-neighbours: RIPng and BFD only from the topology's neighbours, nftables before BIRD" : spec.reason;
 	const log = o.log ?? (() => {});
 	const state = stateDir(t, o.stateRoot);
 	const count = o.count ?? 5;
@@ -193,7 +196,7 @@ export async function runAttack(t: Topology, kind: AttackKind, o: AttackOptions 
 		await sleep(200);
 		const after = await measure();
 		const dropped = after - before;
-		return {kind, spec, sent: result.injected, dropped, victim: {...pingStats(output), output}};
+		return {kind, spec, sent: result.injected, dropped, stoppedBy, victim: {...pingStats(output), output}};
 	} finally {
 		rmSync(dir, {recursive: true, force: true});
 	}

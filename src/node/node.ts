@@ -115,7 +115,8 @@ export interface UdpMeta {
 	hopLimit: number;
 }
 
-export type UdpHandler = (payload: Uint8Array, meta: UdpMeta) => void;
+/** A bound port's receiver. Returning false says the payload was refused: the node counts it as `control-invalid`. */
+export type UdpHandler = (payload: Uint8Array, meta: UdpMeta) => boolean | void;
 
 export interface NodeConfig {
 	name: string;
@@ -609,13 +610,14 @@ export class Node {
 				if (!multicast) this.sendError(pkt, Icmp6.DestUnreachable, Unreach.Port, 0);
 				return this.drop('not-for-us', pkt);
 			}
-			handler(buf.subarray(info.upperOff + UDP_HEADER_LEN, info.end), {
+			const accepted = handler(buf.subarray(info.upperOff + UDP_HEADER_LEN, info.end), {
 				port: pkt.inPort!,
 				src: buf.slice(o + IPV6.src, o + IPV6.src + ADDR_LEN),
 				srcPort: u16(buf, info.upperOff),
 				dst: buf.slice(o + IPV6.dst, o + IPV6.dst + ADDR_LEN),
 				hopLimit: buf[o + IPV6.hopLimit]!,
 			});
+			if (accepted === false) return this.drop('control-invalid', pkt);
 			return;
 		}
 		if (info.upperProto === Proto.Icmpv6) {

@@ -140,7 +140,9 @@ export function buildStack(t: Topology, name: string, deps: StackDeps): Stack {
 	}));
 	const routerConfig: RouterConfig = {
 		name,
-		links: links.map((l) => ({id: l.id, linkLocal: formatLL(l.linkLocal), cost: l.cost, mtu: l.mtu, ...(own || isStatic(l.peer) ? {ripng: false} : {})})),
+		// Every link is point to point and the topology names its other end: RIPng and BFD with that node only
+		// (a BIRD node's TUN carries linkLocalOf too). None on a link to a static "kernel" node.
+		links: links.map((l) => ({id: l.id, linkLocal: formatLL(l.linkLocal), neighbour: formatLL(linkLocalOf(t, l.peer)), cost: l.cost, mtu: l.mtu, ...(own || isStatic(l.peer) ? {ripng: false} : {})})),
 		...(statics.length > 0 ? {static: statics} : {}),
 		anycast: served.map((g) => ({
 			address: t.groups.find((x) => parseAddr(x.anycast).every((b, i) => b === g.anycast[i]))!.anycast,
