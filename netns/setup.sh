@@ -40,12 +40,15 @@ declare -A need=(
 	[tcpdump]=tcpdump [tshark]=tshark [dot]=graphviz [curl]=curl [nft]=nftables
 	[make]=make [gcc]=gcc [python3]=python3
 )
+# BIRD only when the topology has "role": "bird" nodes (JSON or YAML).
+if grep -Eq '"?role"?: *"?bird"?' "${1:-netns/topologies/default.json}" 2>/dev/null; then need[bird]=bird2; need[birdc]=bird2; fi
 missing=()
 for tool in "${!need[@]}"; do
 	# nft by its system path: under npm, node_modules/.bin has a command of that name.
 	if [ "$tool" = nft ]; then [ -x /usr/sbin/nft ] || missing+=("${need[$tool]}"); continue; fi
-	command -v "$tool" >/dev/null || missing+=("${need[$tool]}")
+	command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || missing+=("${need[$tool]}")
 done
+[ ${#missing[@]} -eq 0 ] || mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
 if [ ${#missing[@]} -gt 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	step "installing ${missing[*]} (apt-get)" "install them by hand: apt-get install -y ${missing[*]}" \

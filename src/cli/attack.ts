@@ -18,6 +18,9 @@ import {injectPackets, queryStatus} from '../node/control.js';
 import {ATTACKS, craft, stopped} from '../roles/attacker.js';
 import type {AttackKind, AttackSpec} from '../roles/attacker.js';
 import {TUN_NAME, files, linkIfname, namespace, stateDir, underlayAddress} from '../netns/names.js';
+import {isKernelRole} from '../config/topology.js';
+import {birdNeighbourDropped} from '../netns/bird.js';
+import {linkKind} from '../netns/links.js';
 import {parseAddr} from '../util/addr.js';
 import {readPcap} from '../wire/pcap.js';
 
@@ -27,6 +30,8 @@ export interface AttackResult {
 	sent: number;
 	/** Drops for the expected reason at the expected node during the attack. */
 	dropped: number;
+	/** Why they were dropped there, as a person reads it: the spec's drop reason, or what stops it before a BIRD router. */
+	stoppedBy: string;
 	/** The victim's ping: replies it printed, and duplicates (a forged reply getting through shows as DUP!). */
 	victim: {transmitted: number; received: number; duplicates: number; output: string};
 }
@@ -88,8 +93,36 @@ function pingStats(output: string): {transmitted: number; received: number; dupl
 	return {transmitted: Number(m?.[1] ?? 0), received: Number(m?.[2] ?? 0), duplicates: Number(m?.[3] ?? 0)};
 }
 
+/** Where an attack is stopped on this topology: the table's node, or past a kernel router there (AttackSpec.pastKernel). */
+export function stopPoint(t: Topology, spec: AttackSpec): {droppedAt: string; reason: string; bird: boolean} {
+	const at = t.nodes.find((n) => n.name === spec.droppedAt);
+	if (at && isKernelRole(at.role)) {
+		if (!spec.pastKernel) throw new Error(`${spec.droppedAt} is a ${at.role} node, and the attack table says nothing of this attack past a kernel router`);
+		const bird = spec.pastKernel.reason === 'bird-neighbours';
+		if (bird && at.role !== 'bird') throw new Error(`${spec.droppedAt} is a static kernel node: nothing there refuses route exchange`);
+		return {droppedAt: spec.pastKernel.droppedAt, reason: spec.pastKernel.reason, bird};
+	}
+	return {droppedAt: spec.droppedAt, reason: spec.reason, bird: false};
+}
+
+/**
+ * What `client`'s neighbour sends it, captured where it can be seen: on the
+ * veth in the client's namespace (UDP underlay datagrams, unwrapped), or on
+ * the TUN in a kernel neighbour's namespace (bare IPv6 going out to the client).
+ */
+function clientLinkTap(t: Topology, client: string): {ns: string; dev: string; filter: string; unwrap: (frames: Uint8Array[]) => Uint8Array[]} {
+	const link = t.links.find((l) => l.a === client || l.b === client)!;
+	const peer = link.a === client ? link.b : link.a;
+	if (linkKind(t, link) === 'tun')
+		return {ns: namespace(t, peer), dev: linkIfname(client), filter: `ip6 and dst host ${t.nodes.find((n) => n.name === client)!.host!.address}`, unwrap: (frames) => frames};
+	return {ns: namespace(t, client), dev: linkIfname(peer), filter: `udp and src host ${underlayAddress(t, link, peer)}`, unwrap: innerPackets};
+}
+
 export async function runAttack(t: Topology, kind: AttackKind, o: AttackOptions = {}): Promise<AttackResult> {
-	const spec: AttackSpec = ATTACKS[kind];
+	const table: AttackSpec = ATTACKS[kind];
+	const point = stopPoint(t, table);
+	const spec: AttackSpec = {...table, droppedAt: point.droppedAt, ...(point.bird ? {} : {reason: point.reason as AttackSpec['reason']})};
+	const stoppedBy = point.bird ? "bird-neighbours: RIPng and BFD only from the topology's neighbours, nftables before BIRD" : spec.reason;
 	const log = o.log ?? (() => {});
 	const state = stateDir(t, o.stateRoot);
 	const count = o.count ?? 5;
@@ -104,12 +137,12 @@ export async function runAttack(t: Topology, kind: AttackKind, o: AttackOptions 
 	const server = t.nodes.find((n) => n.name === group.servers[0])!;
 	const dir = mkdtempSync(join(tmpdir(), 'anyguard-attack-'));
 	try {
-		const before = stopped(spec, await queryStatus(files.socket(state, spec.droppedAt)));
+		const measure = async () => (point.bird ? birdNeighbourDropped(t, spec.droppedAt) : stopped(spec, await queryStatus(files.socket(state, spec.droppedAt))));
+		const before = await measure();
 		const clientNs = namespace(t, client.name);
-		const clientLink = t.links.find((l) => l.a === client.name || l.b === client.name)!;
-		const clientPeer = clientLink.a === client.name ? clientLink.b : clientLink.a;
 		// What arrives at the client from its neighbour (pcap's "inbound" does not hold on a veth here).
-		const eavesdrop = spec.needsGenuine ? await capture(clientNs, linkIfname(clientPeer), `udp and src host ${underlayAddress(t, clientLink, clientPeer)}`, dir, 'eavesdrop') : undefined;
+		const tap = clientLinkTap(t, client.name);
+		const eavesdrop = spec.needsGenuine ? await capture(tap.ns, tap.dev, tap.filter, dir, 'eavesdrop') : undefined;
 		// The victim's flow: a kernel ping with a known identifier, slow enough to interleave the forgeries.
 		log(`victim: ping -6 -e ${echoId} -c ${count} ${S} in ${clientNs}`);
 		const victim = spawn('ip', ['netns', 'exec', clientNs, 'ping', '-6', '-n', '-e', String(echoId), '-c', String(count), '-i', '0.3', '-W', '1', S], {stdio: ['ignore', 'pipe', 'pipe']});
@@ -122,7 +155,7 @@ export async function runAttack(t: Topology, kind: AttackKind, o: AttackOptions 
 		let genuine: Uint8Array | undefined;
 		if (eavesdrop) {
 			const frames = await eavesdrop.stop();
-			genuine = innerPackets(frames).find((p) => p[6] === 60);
+			genuine = tap.unwrap(frames).find((p) => p[6] === 60);
 			if (!genuine) throw new Error('no genuine stamped response was captured on the client link');
 			log(`eavesdropped a genuine stamped response (${genuine.length} bytes)`);
 			if (kind === 'replay-stale') {
@@ -161,8 +194,9 @@ export async function runAttack(t: Topology, kind: AttackKind, o: AttackOptions 
 		log(`${spec.from} sent ${result.injected} forged packets (${spec.summary})`);
 		await victimDone;
 		await sleep(200);
-		const after = stopped(spec, await queryStatus(files.socket(state, spec.droppedAt)));
-		return {kind, spec, sent: result.injected, dropped: after - before, victim: {...pingStats(output), output}};
+		const after = await measure();
+		const dropped = after - before;
+		return {kind, spec, sent: result.injected, dropped, stoppedBy, victim: {...pingStats(output), output}};
 	} finally {
 		rmSync(dir, {recursive: true, force: true});
 	}

@@ -15,8 +15,8 @@ import {files, stateDir} from '../netns/names.js';
 // schema, no logger and no pipeline, so the role processes start sooner.
 
 /** Loads and checks a topology file (zod is loaded with it). */
-async function loadTopology(file: string): Promise<Topology> {
-	return (await import('../config/topology.js')).loadTopology(file);
+async function loadTopology(file: string, o?: {keyRoles?: boolean}): Promise<Topology> {
+	return (await import('../config/topology.js')).loadTopology(file, o);
 }
 
 export const DEFAULT_TOPOLOGY = fileURLToPath(new URL('../../netns/topologies/default.json', import.meta.url));
@@ -39,6 +39,10 @@ network (as root):
   ui [--port N]              a live view in the browser, on 127.0.0.1 (default port 4600)
   stop-node <node>           stop a role process and keep it stopped (failover drill)
   start-node <node>          let its supervisor start it again
+  link <a> <b> [show]        the conditions of the link between a and b now
+  link <a> <b> set KEY=VALUE…   change them: delay=20ms jitter=2ms loss=1% rate=10mbit mtu=1400 (0 clears one)
+  link <a> <b> down|up       take the link down, or bring it back
+  birdc <node> <command…>    a BIRD command on a bird node, e.g. anyguard birdc internet show route
 
 processes (started by up):
   node <name> --topology FILE --state DIR       one role process on its TUN and links
@@ -59,7 +63,8 @@ tools:
   schema                                print the topology files' JSON Schema (netns/topologies/schema.json)
   help                                  this text
 
-The default topology is ${DEFAULT_TOPOLOGY}.
+The default topology is ${DEFAULT_TOPOLOGY}; commands on a running network
+use the one it was brought up with (its state directory says), unless --topology names another.
 `;
 
 /** An error meant for the user: printed without a stack trace, exit status 2. */
@@ -218,6 +223,22 @@ function keygen(argv: string[]): number {
 
 const stateOption = {state: {type: 'string'}} as const;
 
+/**
+ * The topology a command on a running network means: --topology when given,
+ * else the one the network under the default prefix was brought up with
+ * (its state directory's topology.path), else the default topology.
+ */
+async function topologyFile(values: {topology?: unknown; state?: unknown}): Promise<string> {
+	if (typeof values.topology === 'string') return values.topology;
+	try {
+		const running = readFileSync(files.topology(stateDir(await loadTopology(DEFAULT_TOPOLOGY, {keyRoles: false}), values.state as string | undefined)), 'utf8').trim();
+		if (running && existsSync(running)) return running;
+	} catch {
+		// no network up: the default
+	}
+	return DEFAULT_TOPOLOGY;
+}
+
 async function main(argv: string[]): Promise<number> {
 	const [command, ...rest] = argv;
 	switch (command) {
@@ -292,13 +313,13 @@ async function main(argv: string[]): Promise<number> {
 		case 'down': {
 			const {positionals, values} = args(rest, {...stateOption, verbose: {type: 'boolean'}}, [0, 1]);
 			const {down} = await import('../netns/setup.js');
-			await down(positionals[0] ?? DEFAULT_TOPOLOGY, {...(values.state ? {stateRoot: values.state as string} : {}), verbose: Boolean(values.verbose)});
+			await down(positionals[0] ?? (await topologyFile(values)), {...(values.state ? {stateRoot: values.state as string} : {}), verbose: Boolean(values.verbose)});
 			return 0;
 		}
 		case 'status': {
 			const {positionals, values} = args(rest, {...stateOption, json: {type: 'boolean'}, watch: {type: 'boolean'}, topology: {type: 'string'}}, [0, 1]);
 			const {snapshot, render} = await import('./status.js');
-			const t = await loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
+			const t = await loadTopology(await topologyFile(values));
 			const o = {...(positionals[0] ? {node: positionals[0]} : {}), ...(values.state ? {stateRoot: values.state as string} : {})};
 			if (o.node && !t.nodes.some((n) => n.name === o.node)) throw new UsageError(`no node named ${o.node} in ${t.file}`);
 			if (values.watch) {
@@ -311,11 +332,11 @@ async function main(argv: string[]): Promise<number> {
 			}
 			const snap = await snapshot(t, o);
 			console.log(values.json ? JSON.stringify(snap, null, 2) : render(snap, o));
-			return snap.every((s) => s.status) ? 0 : 1;
+			return snap.every((s) => s.status || s.kernel?.running) ? 0 : 1;
 		}
 		case 'capture': {
 			const {positionals, values} = args(rest, {...stateOption, topology: {type: 'string'}, w: {type: 'string', short: 'w'}, seconds: {type: 'string'}}, [1, 2]);
-			const t = await loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
+			const t = await loadTopology(await topologyFile(values));
 			const [node, port] = positionals as [string, string | undefined];
 			if (!t.nodes.some((n) => n.name === node)) throw new UsageError(`no node named ${node} in ${t.file}`);
 			const {createWriteStream} = await import('node:fs');
@@ -331,7 +352,7 @@ async function main(argv: string[]): Promise<number> {
 		}
 		case 'trace': {
 			const {positionals, values} = args(rest, {...stateOption, topology: {type: 'string'}, from: {type: 'string'}, json: {type: 'boolean'}}, [0, 1]);
-			const t = await loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
+			const t = await loadTopology(await topologyFile(values));
 			const {runTrace, renderTrace} = await import('./trace.js');
 			const r = await runTrace(t, {
 				...(positionals[0] ? {address: positionals[0]} : {}),
@@ -370,7 +391,7 @@ async function main(argv: string[]): Promise<number> {
 			const {values} = args(rest, {...stateOption, topology: {type: 'string'}, format: {type: 'string'}, o: {type: 'string', short: 'o'}}, [0, 0]);
 			const format = (values.format as string | undefined) ?? 'dot';
 			if (format !== 'dot' && format !== 'svg' && format !== 'png') throw new UsageError(`--format is dot, svg or png, not ${format}`);
-			const t = await loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
+			const t = await loadTopology(await topologyFile(values));
 			const {topologyDot, renderDot} = await import('./topology.js');
 			const dot = await topologyDot(t, values.state as string | undefined);
 			const bytes = format === 'dot' ? Buffer.from(dot) : renderDot(dot, format);
@@ -388,21 +409,21 @@ async function main(argv: string[]): Promise<number> {
 			}
 			const kind = positionals[0]!;
 			if (!isAttackKind(kind)) throw new UsageError(`unknown attack ${kind}; anyguard attack --list shows them`);
-			const t = await loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
+			const t = await loadTopology(await topologyFile(values));
 			const {runAttack} = await import('./attack.js');
 			const r = await runAttack(t, kind, {
 				...(values.count ? {count: Number(values.count)} : {}),
 				...(values.state ? {stateRoot: values.state as string} : {}),
 				log: (line) => console.log(`  ${line}`),
 			});
-			console.log(`${kind}: ${r.dropped} of ${r.sent} forged packets dropped at ${r.spec.droppedAt} (${r.spec.reason})`);
+			console.log(`${kind}: ${r.dropped} of ${r.sent} forged packets dropped at ${r.spec.droppedAt} (${r.stoppedBy})`);
 			console.log(`victim: ${r.victim.transmitted} pings, ${r.victim.received} genuine replies, ${r.victim.duplicates} duplicates`);
 			return r.dropped === r.sent && r.victim.duplicates === 0 ? 0 : 1;
 		}
 		case 'demo': {
 			const {values} = args(rest, {...stateOption, topology: {type: 'string'}}, [0, 0]);
 			const {runDemo} = await import('./demo.js');
-			const t = await loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
+			const t = await loadTopology(await topologyFile(values));
 			return (await runDemo(t, values.state ? {stateRoot: values.state as string} : {})) ? 0 : 1;
 		}
 		case 'probe': {
@@ -414,7 +435,7 @@ async function main(argv: string[]): Promise<number> {
 		case 'stop-node':
 		case 'start-node': {
 			const {positionals, values} = args(rest, {...stateOption, topology: {type: 'string'}}, [1, 1]);
-			const t = await loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
+			const t = await loadTopology(await topologyFile(values));
 			const name = positionals[0]!;
 			const {DrillError, startNode, stopNode} = await import('../netns/drill.js');
 			try {
@@ -431,13 +452,30 @@ async function main(argv: string[]): Promise<number> {
 			}
 			return 0;
 		}
+		case 'birdc': {
+			// Everything after the node is BIRD's command; --topology and --state may come anywhere.
+			const {positionals, values} = args(rest, {...stateOption, topology: {type: 'string'}}, [1, 64]);
+			const {runBirdc} = await import('./interop.js');
+			const r = runBirdc(await loadTopology(await topologyFile(values)), positionals[0]!, positionals.slice(1), values.state as string | undefined);
+			process.stdout.write(r.stdout);
+			process.stderr.write(r.stderr);
+			return r.status;
+		}
+		case 'link': {
+			const {positionals, values} = args(rest, {...stateOption, topology: {type: 'string'}, json: {type: 'boolean'}}, [2, 16]);
+			const {runLink, renderLinkReport} = await import('./interop.js');
+			const [a, b, ...words] = positionals as [string, string, ...string[]];
+			const r = await runLink(await loadTopology(await topologyFile(values)), a, b, words, values.state as string | undefined);
+			console.log(values.json ? JSON.stringify(r, null, 2) : renderLinkReport(r, words.length > 0 && words[0] !== 'show'));
+			return 0;
+		}
 		case 'node': {
 			const {positionals, values} = args(rest, {...stateOption, topology: {type: 'string'}, level: {type: 'string'}}, [1, 1]);
 			const {runNode} = await import('./node.js');
 			await runNode({
 				node: positionals[0]!,
-				topology: (values.topology as string | undefined) ?? DEFAULT_TOPOLOGY,
-				state: (values.state as string | undefined) ?? stateDir(await loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY)),
+				topology: await topologyFile(values),
+				state: (values.state as string | undefined) ?? stateDir(await loadTopology(await topologyFile(values))),
 				...(values.level ? {level: values.level as string} : {}),
 			});
 			return -1; // keeps running
@@ -447,7 +485,7 @@ async function main(argv: string[]): Promise<number> {
 			const {runSupervisor} = await import('./supervise.js');
 			runSupervisor({
 				node: positionals[0]!,
-				topology: (values.topology as string | undefined) ?? DEFAULT_TOPOLOGY,
+				topology: (values.topology as string | undefined) ?? (await topologyFile(values)),
 				state: values.state as string,
 				restartDelayMs: Number(values['restart-delay'] ?? 1000),
 			});
@@ -469,9 +507,12 @@ main(process.argv.slice(2)).then(
 		if (code >= 0) process.exitCode = code;
 	},
 	(error: unknown) => {
-		// TopologyError, SetupError and StateDirError by name: their modules load only with the commands that throw them.
+		// TopologyError, SetupError, StateDirError and the interop errors by name: their modules load only with the commands that throw them.
 		const name = (error as Error | undefined)?.name;
-		if (error instanceof UsageError || error instanceof KeyError || error instanceof IoError || name === 'TopologyError' || name === 'SetupError' || name === 'StateDirError') {
+		if (
+			error instanceof UsageError || error instanceof KeyError || error instanceof IoError || name === 'TopologyError' || name === 'SetupError' || name === 'StateDirError' ||
+			['ConditionError', 'ConditionSyntaxError', 'LinkError', 'BirdError', 'InteropUsageError'].includes(name ?? '')
+		) {
 			process.stderr.write(`anyguard: ${(error as Error).message}\n`);
 			process.exitCode = 2;
 		} else {

@@ -5,14 +5,15 @@ import {monitorEventLoopDelay} from 'node:perf_hooks';
 import {privateDir} from '../util/statedir.js';
 import {loadTopology} from '../config/topology.js';
 import {openTun} from '../io/tun.js';
-import {openUdpLink} from '../io/udp-link.js';
 import type {PacketPort} from '../io/types.js';
 import {serveControl} from '../node/control.js';
-import type {AttachedPort} from '../node/node.js';
 import {buildStack} from '../node/stack.js';
 import {nodeStatus} from '../node/status.js';
 import type {LoopDelay} from '../node/status.js';
-import {CONTROL_PORT, LINK_PORT, TUN_NAME, files, findLink, linkIfname, underlayAddress} from '../netns/names.js';
+import {TUN_NAME, files} from '../netns/names.js';
+import {pump, sender, wireLinks} from './links.js';
+
+export {pump, sender};
 import {SystemClock} from '../util/clock.js';
 import {createLogger} from '../util/log.js';
 import type {Logger} from '../util/log.js';
@@ -26,24 +27,6 @@ export interface NodeProcessOptions {
 	node: string;
 	state: string;
 	level?: string;
-}
-
-/** Wires a port's batches into the node: one call per packet, no copies; the tap sees them while a capture runs. */
-export function pump(port: PacketPort, attached: AttachedPort, tap: Tap, receive: (p: AttachedPort, buf: Uint8Array, off: number, len: number) => void): void {
-	port.onReceive((buf, offsets, lengths, count) => {
-		for (let i = 0; i < count; i++) {
-			if (tap.active) tap.record(attached.name, 'in', buf, offsets[i]!, lengths[i]!);
-			receive(attached, buf, offsets[i]!, lengths[i]!);
-		}
-	});
-}
-
-/** Sends through `port`, letting the tap see it while a capture runs. */
-export function sender(port: PacketPort, name: string, tap: Tap): (buf: Uint8Array, off: number, len: number) => boolean {
-	return (buf, off, len) => {
-		if (tap.active) tap.record(name, 'out', buf, off, len);
-		return port.send(buf, off, len);
-	};
 }
 
 /** IPv4 reaching a TUN (the host sending it by mistake) is decoded with ip-packet for the log, at most once a second. */
@@ -109,8 +92,9 @@ export async function runNode(options: NodeProcessOptions): Promise<void> {
 	const started = Date.now();
 	const onDrop = dropLogger(log);
 	const tracer: {current?: Tracer} = {};
+	const clock = new SystemClock();
 	const stack = buildStack(t, options.node, {
-		clock: new SystemClock(),
+		clock,
 		wallNow: () => Date.now(),
 		onDrop: (reason, pkt) => {
 			onDrop(reason);
@@ -135,29 +119,10 @@ export async function runNode(options: NodeProcessOptions): Promise<void> {
 		stack.node.receive(p, b, o, l);
 	});
 
-	for (const end of stack.links) {
-		const link = findLink(t, options.node, end.peer);
-		const ifname = linkIfname(end.peer);
-		const open = (port: number, extra: {batch?: number; socketBuffer?: number}, what: string) => {
-			const udp = openUdpLink({
-				name: what,
-				local: {address: underlayAddress(t, link, options.node), ifname, port},
-				peer: {address: underlayAddress(t, link, end.peer), port},
-				...extra,
-			});
-			udp.onError(fail(`link ${what}`));
-			return udp;
-		};
-		const udp = open(LINK_PORT, {}, ifname);
-		// The link's control channel: a socket of its own, so route exchange and BFD never wait
-		// behind (or drop with) data in the data socket's queue (docs/pipeline.md).
-		const control = open(CONTROL_PORT, {batch: 16, socketBuffer: 1 << 20}, `${ifname} control`);
-		ports.push([end.id, udp], [`${end.id}:control`, control]);
-		const attached = stack.attachLink(end.id, sender(udp, end.id, tap), sender(control, end.id, tap), () => void control.drain());
-		pump(udp, attached, tap, (p, b, o, l) => stack.node.receive(p, b, o, l));
-		pump(control, attached, tap, (p, b, o, l) => stack.node.receiveControl(p, b, o, l));
-		log.child({link: end.peer}).info('link attached', {ifname, mtu: end.mtu, cost: end.cost});
-	}
+	// Every topology link: UDP on a veth to an anyguard neighbour, or a kernel neighbour's TUN (src/cli/links.ts).
+	const links = wireLinks({t, node: options.node, state: options.state, stack, tap, clock, log, fail});
+	ports.push(...links.ports);
+	links.reload();
 
 	stack.start();
 	const ioStats = (name: string) => {
@@ -166,7 +131,12 @@ export async function runNode(options: NodeProcessOptions): Promise<void> {
 	};
 	const loop = loopDelayMonitor();
 	const server = await serveControl(files.socket(options.state, options.node), {
-		status: () => nodeStatus(stack, started, ioStats, loop),
+		status: () => ({...nodeStatus(stack, started, ioStats, loop), links: links.emulation()}),
+		// anyguard link set/down/up wrote the state directory's links.json: take this node's share.
+		links: () => {
+			links.reload();
+			return links.emulation();
+		},
 		tap,
 		tracer: tracer.current,
 		// Forged traffic for the attack drills: the attacker and the insider terminals own their devices, so

@@ -3,7 +3,11 @@
 import {queryStatus} from '../node/control.js';
 import type {BoundStatus, NodeStatus} from '../node/status.js';
 import {DROP_REASONS} from '../node/drop.js';
+import {isKernelRole} from '../config/topology.js';
 import type {Topology} from '../config/topology.js';
+import {kernelNodeStatus} from '../netns/bird.js';
+import type {KernelNodeStatus} from '../netns/bird.js';
+import {describeConditions, kernelPoliced, linkKey, readLinkStates} from '../netns/links.js';
 import {files, stateDir} from '../netns/names.js';
 
 export interface StatusOptions {
@@ -11,17 +15,28 @@ export interface StatusOptions {
 	stateRoot?: string;
 }
 
-export type Snapshot = Array<{name: string; role: string; status: NodeStatus | null; error?: string}>;
+/** One entry per node: an anyguard node's status from its control socket, or a kernel node's (BIRD, static) from BIRD and the kernel. */
+export type Snapshot = Array<{name: string; role: string; status: NodeStatus | null; kernel?: KernelNodeStatus; error?: string; links?: Record<string, string>}>;
 
 export async function snapshot(t: Topology, o: StatusOptions = {}): Promise<Snapshot> {
 	const dir = stateDir(t, o.stateRoot);
 	const nodes = t.nodes.filter((n) => !o.node || n.name === o.node);
+	// Each link's conditions now, as "delay=20ms loss=1%", by the node's port (its peer).
+	const states = readLinkStates(t, dir);
+	const linksOf = (node: string) =>
+		Object.fromEntries(t.links.filter((l) => l.a === node || l.b === node).map((l) => [l.a === node ? l.b : l.a, describeConditions(l, states[linkKey(l)]!)]));
 	return Promise.all(
 		nodes.map(async (n) => {
+			if (isKernelRole(n.role)) {
+				const k = kernelNodeStatus(t, n.name, dir);
+				const policed = Object.fromEntries(t.links.filter((l) => l.police?.at === n.name).map((l) => [l.a === n.name ? l.b : l.a, kernelPoliced(t, l)]));
+				for (const p of k.ports) (p as typeof p & {policed?: number}).policed = policed[p.name] ?? 0;
+				return {name: n.name, role: n.role, status: null, kernel: k, links: linksOf(n.name), ...(k.running ? {} : {error: k.error ?? 'not running'})};
+			}
 			try {
-				return {name: n.name, role: n.role, status: await queryStatus(files.socket(dir, n.name), 1000)};
+				return {name: n.name, role: n.role, status: await queryStatus(files.socket(dir, n.name), 1000), links: linksOf(n.name)};
 			} catch (error) {
-				return {name: n.name, role: n.role, status: null, error: (error as NodeJS.ErrnoException).code ?? (error as Error).message};
+				return {name: n.name, role: n.role, status: null, links: linksOf(n.name), error: (error as NodeJS.ErrnoException).code ?? (error as Error).message};
 			}
 		}),
 	);
@@ -43,7 +58,13 @@ export function render(snap: Snapshot, o: StatusOptions = {}): string {
 		'NODES',
 		table(
 			['node', 'role', 'state', 'pid', 'uptime', 'rx', 'tx', 'forwarded', 'stamped', 'verified', 'dropped', 'route chg', 'bfd chg'],
-			snap.map(({name, role, status, error}) => {
+			snap.map(({name, role, status, kernel, error}) => {
+				if (kernel) {
+					const sum = (f: (p: KernelNodeStatus['ports'][number]) => number) => String(kernel.ports.reduce((n, p) => n + f(p), 0));
+					const daemon = role === 'bird' ? 'BIRD' : 'kernel, static';
+					if (!kernel.running) return [name, `${role} (${daemon})`, `down (${error})`];
+					return [name, `${role} (${daemon})`, 'up', kernel.pid ? String(kernel.pid) : '', kernel.uptimeMs !== undefined ? duration(kernel.uptimeMs) : '', sum((p) => p.rxPackets), sum((p) => p.txPackets), '', '', '', sum((p) => p.rxDropped + p.txDropped), '', ''];
+				}
 				if (!status) return [name, role, `down (${error})`];
 				const c = status.counters;
 				const dropped = DROP_REASONS.reduce((n, r) => n + c.drops[r], 0);
@@ -51,19 +72,30 @@ export function render(snap: Snapshot, o: StatusOptions = {}): string {
 			}),
 		),
 	);
-	const links = snap.flatMap(({name, status}) =>
-		(status?.ports ?? []).map((p) => {
+	const links = snap.flatMap(({name, status, kernel, links: conditions}) => {
+		if (kernel)
+			return kernel.ports.map((p) => {
+				const bfd = kernel.bfd.find((b) => b.link === `to-${p.name}`);
+				return [
+					name, p.name, p.kind, '', String(p.mtu), bfd ? `${bfd.state} (BIRD)` : kernel.role === 'bird' ? 'no session' : 'static',
+					String(p.rxPackets), String(p.txPackets), String(p.txDropped), '', '', String((p as typeof p & {policed?: number}).policed ?? 0), '', p.up ? (conditions?.[p.name] ?? '') : 'no carrier',
+				];
+			});
+		return (status?.ports ?? []).map((p) => {
 			const bfd = status!.bfd.find((b) => b.link === p.name);
-			const kernel = p.io?.rxKernelDrops !== undefined ? `${p.io.rxKernelDrops}${p.controlIo ? `/${p.controlIo.rxKernelDrops ?? 0}` : ''}` : '';
+			const kernelDrops = p.io?.rxKernelDrops !== undefined ? `${p.io.rxKernelDrops}${p.controlIo ? `/${p.controlIo.rxKernelDrops ?? 0}` : ''}` : '';
 			const link = p.kind === 'link';
+			const emu = status!.links?.find((l) => l.peer === p.name);
+			const lost = emu ? emu.out.lost + (emu.in?.lost ?? 0) : 0;
 			return [
-				name, p.name, p.kind, p.zone ?? '', String(p.mtu), bfd ? `${bfd.state}${bfd.held ? ' (held: flapping)' : ''}` : p.kind === 'host' ? '' : 'no session',
+				name, p.name, link ? (emu?.kind ?? 'link') : p.kind, p.zone ?? '', String(p.mtu), bfd ? `${bfd.state}${bfd.held ? ' (held: flapping)' : ''}` : p.kind === 'host' ? '' : 'no session',
 				String(p.counters.rxPackets), String(p.counters.txPackets), String(p.counters.txFailed),
-				link ? String(p.counters.rxControl) : '', link ? String(p.counters.txControl) : '', link ? String(p.counters.policed) : '', kernel,
+				link ? String(p.counters.rxControl) : '', link ? String(p.counters.txControl) : '', link ? String(p.counters.policed) : '', kernelDrops,
+				link ? `${conditions?.[p.name] ?? ''}${lost ? ` (lost ${lost})` : ''}` : '',
 			];
-		}),
-	);
-	out.push('', 'LINKS', table(['node', 'port', 'kind', 'zone', 'mtu', 'bfd', 'rx', 'tx', 'tx failed', 'ctl rx', 'ctl tx', 'policed', 'kernel drops data/ctl'], links));
+		});
+	});
+	out.push('', 'LINKS', table(['node', 'port', 'kind', 'zone', 'mtu', 'bfd', 'rx', 'tx', 'tx failed', 'ctl rx', 'ctl tx', 'policed', 'kernel drops data/ctl', 'conditions'], links));
 	out.push(
 		'',
 		'CONTROL PLANE (route exchange and BFD on their own channel; the rest policed; docs/pipeline.md)',
@@ -89,6 +121,12 @@ export function render(snap: Snapshot, o: StatusOptions = {}): string {
 	};
 	const boundRows = snap.flatMap(({name, status}) => (status?.bounds ? [[name, ...kinds.map((k) => cell(status.bounds.filter((b) => b.table === k || b.table.startsWith(`${k} `))))]] : []));
 	if (boundRows.length > 0) out.push('', 'BOUNDS (entries/capacity, -evicted, !refused)', table(['node', ...kinds], boundRows));
+	for (const {name, kernel} of snap) {
+		if (!kernel || !o.node) continue;
+		out.push('', `ROUTES ${name}   (${kernel.role === 'bird' ? "BIRD's table: * selected, as BIRD exports it to the kernel" : 'static, in the kernel'})`);
+		out.push(...kernel.routes.map((r) => `${r.selected ? '*' : ' '} ${r.prefix} ${r.via.replace(/^via (\S+)%(\S+)/, 'via $1 dev $2')} proto ${r.origin}${r.metric ? ` metric ${r.metric}` : ''}`));
+		if (kernel.bfd.length > 0) out.push('', `BFD ${name}`, table(['peer', 'interface', 'state', 'since', 'interval ms', 'timeout ms'], kernel.bfd.map((b) => [b.peer, b.link, b.state, b.since, String(b.intervalMs), String(b.timeoutMs)])));
+	}
 	for (const {name, status} of snap) {
 		if (!status || (!o.node && status.role !== 'boundary' && status.role !== 'client')) continue;
 		out.push('', `ROUTES ${name}   (* selected; an anycast prefix's selected route is the nearest server)   ${status.routeChanges} changes`);

@@ -5,7 +5,7 @@
 import {spawn} from 'node:child_process';
 import type {ChildProcess} from 'node:child_process';
 import {existsSync, rmSync, writeFileSync} from 'node:fs';
-import {files} from '../netns/names.js';
+import {birdCommand, files} from '../netns/names.js';
 
 export interface SuperviseOptions {
 	node: string;
@@ -20,6 +20,12 @@ function stamp(): string {
 
 export function runSupervisor(o: SuperviseOptions): void {
 	writeFileSync(files.supervisorPid(o.state, o.node), `${process.pid}\n`, {mode: 0o600});
+	// A bird node's process is BIRD itself, in the foreground, with the configuration up wrote (src/netns/bird.ts).
+	// The anyguard command is the one this supervisor runs under (dist/, or the source through tsx):
+	// its own entry and flags, not netns/setup.ts's selfCommand, which would load the whole stack here.
+	// A bird node's process is BIRD itself, with the configuration up wrote (src/netns/bird.ts).
+	const bird = birdCommand(o.state, o.node);
+	const command = bird ?? [process.execPath, ...process.execArgv, process.argv[1]!, 'node', o.node, '--topology', o.topology, '--state', o.state];
 	let child: ChildProcess | undefined;
 	let stopping = false;
 	let starts = 0;
@@ -30,11 +36,10 @@ export function runSupervisor(o: SuperviseOptions): void {
 			return;
 		}
 		starts++;
-		// The anyguard command is the one this supervisor runs under (dist/, or the source through tsx):
-		// its own entry and flags, not netns/setup.ts's selfCommand, which would load the whole stack here.
-		child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, 'node', o.node, '--topology', o.topology, '--state', o.state], {stdio: ['ignore', 'inherit', 'inherit']});
+		const [exe, ...args] = command;
+		child = spawn(exe!, args, {stdio: ['ignore', 'inherit', 'inherit']});
 		writeFileSync(files.pid(o.state, o.node), `${child.pid}\n`, {mode: 0o600});
-		console.log(`${stamp()} supervise ${o.node}: started role process ${child.pid} (start ${starts})`);
+		console.log(`${stamp()} supervise ${o.node}: started ${bird ? 'BIRD' : 'role process'} ${child.pid} (start ${starts})`);
 		child.on('exit', (code, signal) => {
 			rmSync(files.pid(o.state, o.node), {force: true});
 			if (stopping) return process.exit(0);

@@ -10,6 +10,9 @@ import {MemNet} from '../node/memnet.js';
 import {files, stateDir} from '../netns/names.js';
 import {formatAddr, parseAddr} from '../util/addr.js';
 import {hostLinkAddresses} from '../netns/setup.js';
+import {isKernelRole} from '../config/topology.js';
+import {kernelNodeStatus} from '../netns/bird.js';
+import {describeConditions, linkKey, linkKind, readLinkStates, topologyConditions} from '../netns/links.js';
 
 const STYLE: Record<string, string> = {
 	client: 'shape=box, style="rounded,filled", fillcolor="#cfe8ff"',
@@ -18,6 +21,9 @@ const STYLE: Record<string, string> = {
 	router: 'shape=ellipse, style=filled, fillcolor="#eeeeee"',
 	boundary: 'shape=octagon, style=filled, fillcolor="#ffe9b3"',
 	server: 'shape=box3d, style=filled, fillcolor="#d8f5d0"',
+	// The Linux kernel's forwarding, not anyguard's: BIRD's RIPng and BFD, or static routes.
+	bird: 'shape=ellipse, style="filled,dashed", fillcolor="#e3ddf7"',
+	kernel: 'shape=ellipse, style="filled,dashed", fillcolor="#f0f0f0"',
 };
 
 /** The node a node's selected route for S leads to next: the link's name is the neighbour's; undefined when S is local or unrouted. */
@@ -47,7 +53,16 @@ export async function pathToS(t: Topology, from: string, S: string, stateRoot?: 
 		const path = [from];
 		const state = stateDir(t, stateRoot);
 		for (let i = 0; i < 16; i++) {
-			const next = nextHop(await queryStatus(files.socket(state, path.at(-1)!), 500), key);
+			const at = path.at(-1)!;
+			if (isKernelRole(t.nodes.find((n) => n.name === at)!.role)) {
+				// BIRD's (or the kernel's) selected route: via fe80::x%to-<peer>.
+				const r = kernelNodeStatus(t, at, state).routes.find((x) => x.selected && x.prefix === key);
+				const dev = r?.via.split(',')[0]!.split('%')[1];
+				if (!dev?.startsWith('to-')) break;
+				path.push(dev.slice(3));
+				continue;
+			}
+			const next = nextHop(await queryStatus(files.socket(state, at), 500), key);
 			if (next === undefined) break;
 			path.push(next);
 		}
@@ -83,9 +98,15 @@ export async function topologyDot(t: Topology, stateRoot?: string): Promise<stri
 		lines.push(`  "host" [label="host (root namespace)\\n${host.host}", shape=note, style=dashed];`);
 		lines.push(`  "host" -- ${JSON.stringify(client.name)} [style=dashed, label="veth"];`);
 	}
+	// Each link's conditions: the running network's now (links.json), else the topology's.
+	const states = live ? readLinkStates(t, stateDir(t, stateRoot)) : topologyConditions(t);
 	for (const l of t.links) {
 		const hot = onPath.has([l.a, l.b].sort().join('|'));
-		lines.push(`  ${JSON.stringify(l.a)} -- ${JSON.stringify(l.b)} [label="cost ${l.cost}"${hot ? ', color="#1f6feb", penwidth=3' : ''}];`);
+		const c = states[linkKey(l)]!;
+		const cond = describeConditions(l, c);
+		const kind = linkKind(t, l);
+		const label = `cost ${l.cost}${kind === 'tun' ? ' (TUN)' : ''}${cond === '-' ? '' : `\\n${cond.replace(/ /g, '\\n')}`}`;
+		lines.push(`  ${JSON.stringify(l.a)} -- ${JSON.stringify(l.b)} [label="${label}"${c.down ? ', style=dotted, color="#cc0000"' : hot ? ', color="#1f6feb", penwidth=3' : ''}];`);
 	}
 	lines.push('}');
 	return lines.join('\n') + '\n';

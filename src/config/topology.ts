@@ -8,6 +8,7 @@ import {dirname, isAbsolute, resolve} from 'node:path';
 import {LineCounter, parseDocument} from 'yaml';
 import {z} from 'zod';
 import {AddrError, parseAddr, parsePrefix} from '../util/addr.js';
+import {ConditionSyntaxError, conditionsOf, parseDuration, parseLoss, parseRate} from './conditions.js';
 
 /** One thing wrong with a topology: the field's path (`links[3].b`), why, and its line when known. */
 export interface TopologyProblem {
@@ -56,8 +57,32 @@ function isValid(f: () => unknown): boolean {
 	}
 }
 
-export const ROLES = ['client', 'router', 'boundary', 'server', 'terminal', 'attacker'] as const;
+export const ROLES = ['client', 'router', 'boundary', 'server', 'terminal', 'attacker', 'bird', 'kernel'] as const;
 export type Role = (typeof ROLES)[number];
+
+/**
+ * Roles whose node is the Linux kernel's own forwarding, with no anyguard
+ * process: `bird` runs BIRD 2 (RIPng and BFD, configured from the topology),
+ * `kernel` has static routes only (src/netns/kernel.ts's shortest paths).
+ */
+export const KERNEL_ROLES = ['bird', 'kernel'] as const;
+export type KernelRole = (typeof KERNEL_ROLES)[number];
+
+export function isKernelRole(role: Role): role is KernelRole {
+	return (KERNEL_ROLES as readonly string[]).includes(role);
+}
+
+/** A condition field: its parser must accept the value (the message is the parser's). */
+function condition(parse: (v: string | number) => unknown) {
+	return z.union([z.string(), z.number()]).superRefine((v, ctx) => {
+		try {
+			parse(v);
+		} catch (error) {
+			if (!(error instanceof ConditionSyntaxError)) throw error;
+			ctx.addIssue({code: 'custom', message: error.message});
+		}
+	});
+}
 
 const groupSchema = z.strictObject({
 	name,
@@ -147,6 +172,14 @@ const linkSchema = z.strictObject({
 	 * on the link's control channel are not counted against it.
 	 */
 	police: rate.extend({at: name.optional()}).optional().describe('Ingress policing at node `at` (both ends without it): at most perSecond data packets a second from the link, a burst of burst.'),
+	/** One-way delay each direction ("20ms"): a 20 ms link adds 40 ms to a round trip (docs/routing.md, link conditions). */
+	delay: condition((v) => parseDuration(v)).optional().describe('One-way delay each direction, e.g. "20ms" (applied in userspace: this kind of kernel has no netem).'),
+	/** Each packet's delay varies within ±jitter ("2ms"), never reordering a channel. At most the delay. */
+	jitter: condition((v) => parseDuration(v, 'jitter')).optional().describe('Each packet\'s delay varies within ±jitter, e.g. "2ms", never reordering; at most the delay.'),
+	/** Random loss each direction ("1%"), on the whole wire, route exchange and BFD included. */
+	loss: condition(parseLoss).optional().describe('Random loss each direction, e.g. "1%", route exchange and BFD included.'),
+	/** Rate each direction ("10mbit"); route exchange and BFD are sent first. */
+	rate: condition(parseRate).optional().describe('Rate each direction, e.g. "10mbit"; route exchange and BFD are sent first.'),
 });
 
 const topologySchema = z.strictObject({
@@ -361,6 +394,12 @@ function crossCheck(t: Topology, keyRoles: boolean): TopologyProblem[] {
 			const key = [l.a, l.b].sort().join('|');
 			if (seen.has(key)) fail(`links[${i}]`, `a second link between ${l.a} and ${l.b}`);
 			seen.add(key);
+			try {
+				conditionsOf(l);
+			} catch (error) {
+				if (!(error instanceof ConditionSyntaxError)) throw error;
+				fail(`links[${i}]`, error.message);
+			}
 		}),
 	);
 	// The lab's own addresses: the underlay of every link (2001:db8:ffff::/48) and the kernel baseline's links.
@@ -407,6 +446,11 @@ function crossCheck(t: Topology, keyRoles: boolean): TopologyProblem[] {
 			for (const [j, o] of (n.outside ?? []).entries()) if (!neighbours(n.name).includes(o)) fail(`${at}.outside[${j}]`, `${o} is not a neighbour of ${n.name}`);
 		} else if (n.outside || n.inside) fail(`${at}`, 'only a boundary router has inside/outside');
 		if (n.health && n.role !== 'server') fail(`${at}.health`, 'only servers have a health check');
+		if (isKernelRole(n.role)) {
+			if (!n.address) fail(`${at}.address`, `a ${n.role} node needs an address (on its loopback: the source of its ICMPv6 errors, and its router id)`);
+			for (const field of ['host', 'groups', 'keys', 'icmpRate', 'controlPlane', 'reassembly'] as const)
+				if (n[field] !== undefined) fail(`${at}.${field}`, `a ${n.role} node is the Linux kernel's forwarding, not an anyguard role: it has no ${field}`);
+		}
 		if (keyRoles) checkKeyRoles(t, n, at, groups, fail);
 	}));
 	return problems;

@@ -56,7 +56,7 @@ export const HMAC_ARG = {
 } as const;
 
 export interface NativeModule {
-	Tun: new (name: string, batch: number, callback: Callback) => NativeHandle;
+	Tun: new (name: string, batch: number, callback: Callback, netns?: string) => NativeHandle;
 	Udp: new (local: string, ifname: string, port: number, peer: string, peerPort: number, batch: number, slot: number, bufBytes: number, callback: Callback, gso?: boolean) => NativeHandle;
 	counterCount: number;
 	/** SO_PEERCRED: the uid at the other end of a Unix-domain socket, or -1. */

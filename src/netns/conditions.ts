@@ -47,3 +47,15 @@ export function lossDropped(ns: string, dev: string): number {
 	const r = spawnSync('ip', ['netns', 'exec', ns, NFT ?? 'nft', 'list', 'table', 'netdev', table(dev)], {encoding: 'utf8'});
 	return Number(/counter packets (\d+)/.exec(r.stdout ?? '')?.[1] ?? 0);
 }
+
+/** Loads nftables script `script` in namespace `ns`. Throws ConditionError. */
+export function nftLoad(ns: string, script: string): void {
+	const r = nft(ns, ['-f', '-'], script);
+	if (r.status !== 0) throw new ConditionError(`nftables in ${ns}: ${r.stderr}`);
+}
+
+/** The sum of the counters of nftables table `family name` in `ns` (0 without the table). */
+export function nftCounted(ns: string, family: string, name: string): number {
+	const r = spawnSync('ip', ['netns', 'exec', ns, NFT ?? 'nft', 'list', 'table', family, name], {encoding: 'utf8'});
+	return [...(r.stdout ?? '').matchAll(/counter packets (\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+}

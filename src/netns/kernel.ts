@@ -8,9 +8,8 @@
 // the kernel on the same path, the yardstick of the userspace network.
 import {spawnSync} from 'node:child_process';
 import {existsSync} from 'node:fs';
-import {shortestPaths} from '../config/paths.js';
 import type {Topology, TopologyNode} from '../config/topology.js';
-import {formatAddr, parsePrefix} from '../util/addr.js';
+import {staticRoutes} from '../config/paths.js';
 import {linkIfname, namespace, underlayAddress} from './names.js';
 import {SetupError} from './setup.js';
 
@@ -45,7 +44,6 @@ function ownAddress(n: TopologyNode): string | undefined {
 	return n.address ?? n.host?.address;
 }
 
-/** Shortest-path distances and first hops from `from` (Dijkstra by link cost; ties go to the neighbour listed first). */
 /** What the kernel baseline of `t` configures: addresses and routes, computed from the topology alone. */
 export function kernelPlan(t: Topology): KernelPlan {
 	const addresses = new Map<string, Array<[string, string]>>(t.nodes.map((n) => [n.name, []]));
@@ -58,35 +56,18 @@ export function kernelPlan(t: Topology): KernelPlan {
 		addresses.get(l.a)!.push([linkIfname(l.b), `${kernelLinkAddress(i, 'a')}/64`], [linkIfname(l.b), `${underlayAddress(t, l, l.a)}/64`], [linkIfname(l.b), linkLocal(l.a)]);
 		addresses.get(l.b)!.push([linkIfname(l.a), `${kernelLinkAddress(i, 'b')}/64`], [linkIfname(l.a), `${underlayAddress(t, l, l.b)}/64`], [linkIfname(l.a), linkLocal(l.b)]);
 	});
-	// Destinations and who holds them: node addresses, host prefixes, and each anycast address on its servers.
-	const owned: Array<{prefix: string; owners: string[]}> = [];
-	for (const n of t.nodes) {
-		if (n.address) owned.push({prefix: `${n.address}/128`, owners: [n.name]});
-		if (n.host) {
-			owned.push({prefix: `${n.host.address}/128`, owners: [n.name]});
-			for (const p of n.host.prefixes ?? []) owned.push({prefix: p, owners: [n.name]});
-		}
-	}
-	for (const g of t.groups) owned.push({prefix: `${g.anycast}/128`, owners: g.servers});
 	for (const n of t.nodes) {
 		for (const a of [n.address, n.host?.address]) if (a) addresses.get(n.name)!.push(['lo', `${a}/128`]);
 		if (n.role === 'server') for (const g of t.groups.filter((x) => n.groups?.includes(x.name))) addresses.get(n.name)!.push(['lo', `${g.anycast}/128`]);
 	}
+	// Destinations and who holds them (node addresses, host prefixes, each anycast address on its servers), by shortest path.
 	const routes: KernelRoute[] = [];
 	for (const n of t.nodes) {
-		const paths = shortestPaths(t, n.name);
 		const src = ownAddress(n);
-		for (const d of owned) {
-			if (d.owners.includes(n.name)) continue;
-			// The nearest owner; ties go to the one listed first (the topology's order of servers).
-			let target: string | undefined;
-			for (const o of d.owners) if (paths.has(o) && (target === undefined || paths.get(o)!.dist < paths.get(target)!.dist)) target = o;
-			if (target === undefined) continue;
-			const peer = paths.get(target)!.first!;
-			const i = t.links.findIndex((l) => (l.a === n.name && l.b === peer) || (l.b === n.name && l.a === peer));
-			const via = kernelLinkAddress(i, t.links[i]!.a === peer ? 'a' : 'b');
-			const {addr, len} = parsePrefix(d.prefix);
-			routes.push({node: n.name, prefix: `${formatAddr(addr)}/${len}`, peer, via, dev: linkIfname(peer), ...(src ? {src} : {})});
+		for (const r of staticRoutes(t, n.name)) {
+			const i = t.links.findIndex((l) => (l.a === n.name && l.b === r.peer) || (l.b === n.name && l.a === r.peer));
+			const via = kernelLinkAddress(i, t.links[i]!.a === r.peer ? 'a' : 'b');
+			routes.push({node: n.name, prefix: r.prefix, peer: r.peer, via, dev: linkIfname(r.peer), ...(src ? {src} : {})});
 		}
 	}
 	return {addresses, routes};

@@ -1,5 +1,6 @@
 // Names and numbers the setup (`anyguard up`) and the role processes
 // (`anyguard node`) must agree on. Everything derives from the topology.
+import {existsSync} from 'node:fs';
 import {join} from 'node:path';
 import {ALG_BY_NAME, identifierLength} from '../anycast/option.js';
 import type {Topology, TopologyLink} from '../config/topology.js';
@@ -63,6 +64,11 @@ export const files = {
 	stop: (dir: string, node: string) => join(dir, `${node}.stopped`),
 	/** The absolute path of the topology the network was brought up with. */
 	topology: (dir: string) => join(dir, 'topology.path'),
+	/** Each link's conditions now (src/netns/links.ts): what up applied, and anyguard link changed since. */
+	links: (dir: string) => join(dir, 'links.json'),
+	/** A bird node's configuration, written by up (src/netns/bird.ts), and BIRD's control socket. */
+	birdConf: (dir: string, node: string) => join(dir, `${node}.bird.conf`),
+	birdCtl: (dir: string, node: string) => join(dir, `${node}.bird.ctl`),
 };
 
 /**
@@ -76,4 +82,19 @@ export function tunMtu(t: Topology, node: string): number {
 	if (spec.role !== 'server') return linkMtu;
 	const stamp = Math.max(0, ...(spec.groups ?? []).map((g) => 2 + 2 + identifierLength(ALG_BY_NAME[t.groups.find((x) => x.name === g)!.alg])));
 	return linkMtu - ((stamp + 7) & ~7);
+}
+
+/** The BIRD binaries, by their system paths (a name could be shadowed on PATH); undefined when bird2 is not installed. */
+export const BIRD = ['/usr/sbin/bird', '/sbin/bird', '/usr/bin/bird'].find((p) => existsSync(p));
+export const BIRDC = ['/usr/sbin/birdc', '/sbin/birdc', '/usr/bin/birdc'].find((p) => existsSync(p));
+
+/**
+ * A bird node's daemon command line: BIRD in the foreground (its supervisor
+ * keeps it running), with the configuration and control socket `up` put in
+ * the state directory. A node is a bird node when `up` wrote it a bird.conf.
+ */
+export function birdCommand(state: string, node: string): string[] | undefined {
+	if (!existsSync(files.birdConf(state, node))) return undefined;
+	if (!BIRD) throw new Error('BIRD is not installed: apt-get install -y bird2');
+	return [BIRD, '-f', '-c', files.birdConf(state, node), '-s', files.birdCtl(state, node)];
 }

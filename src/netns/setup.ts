@@ -10,13 +10,16 @@ import {fileURLToPath} from 'node:url';
 import {queryStatus} from '../node/control.js';
 import type {NodeStatus} from '../node/status.js';
 import {KeyError, deriveClientKey, loadHmacKey} from '../anycast/keys.js';
-import {TopologyError, keyPath, loadTopology} from '../config/topology.js';
+import {TopologyError, isKernelRole, keyPath, loadTopology} from '../config/topology.js';
 import {buildStack} from '../node/stack.js';
 import {SimClock} from '../util/clock.js';
-import type {Topology, TopologyNode} from '../config/topology.js';
+import type {Topology, TopologyLink, TopologyNode} from '../config/topology.js';
 import {formatAddr, parseAddr, parsePrefix} from '../util/addr.js';
 import {prefixContains} from '../route/prefix.js';
-import {shortestPaths} from '../config/paths.js';
+import {applyKernelConditions, applyKernelPolice, describeConditions, kernelLinkLocal, linkKey, linkKind, netemLikely, topologyConditions, tunEnds, writeLinkStates} from './links.js';
+import {BIRD, applyBirdNeighbourRules, birdConfig, BirdError, kernelNodeStatus, kernelRouteGaps} from './bird.js';
+import {shortestPaths, staticRoutes} from '../config/paths.js';
+import {ConditionError} from './conditions.js';
 import {HOST_LINK_IFNAME, TUN_NAME, UNDERLAY_OVERHEAD, files, hostVeth, linkIfname, namespace, stateDir, tunMtu, underlayAddress} from './names.js';
 
 export class SetupError extends Error {
@@ -45,9 +48,15 @@ export const consoleProgress = (verbose = false): Progress => ({
 /** Debian packages that provide the tools `up` runs. */
 export const TOOLS: Record<string, string> = {ip: 'iproute2', dnsmasq: 'dnsmasq-base', dig: 'dnsutils', ping: 'iputils-ping', tcpdump: 'tcpdump'};
 
-export function missingTools(): string[] {
-	return Object.keys(TOOLS).filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
+/** The tools `up` runs for topology `t` (bird nodes need BIRD), those missing. */
+export function missingTools(t?: Topology): string[] {
+	const need = {...TOOLS, ...(t && t.nodes.some((n) => n.role === 'bird') ? BIRD_TOOLS : {})};
+	const found = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool} || test -x /usr/sbin/${tool} || test -x /sbin/${tool}`]).status === 0;
+	return Object.keys(need).filter((tool) => !found(tool));
 }
+
+/** Debian packages of what a topology with bird nodes needs besides. */
+export const BIRD_TOOLS: Record<string, string> = {bird: 'bird2', birdc: 'bird2'};
 
 function run(progress: Progress, args: string[], okIf?: RegExp): void {
 	progress.detail(args.join(' '));
@@ -129,9 +138,19 @@ export async function up(topologyFile: string, options: UpOptions = {}): Promise
 	const t = loadTopology(topologyFile);
 	checkKeys(t);
 	if (process.getuid?.() !== 0) throw new SetupError('not-root', 'anyguard up needs root: it creates network namespaces');
-	const missing = missingTools();
+	const missing = missingTools(t);
 	if (missing.length > 0)
-		throw new SetupError('missing-tool', `missing ${missing.join(', ')}: install with apt-get install -y ${[...new Set(missing.map((m) => TOOLS[m]))].join(' ')}`);
+		throw new SetupError('missing-tool', `missing ${missing.join(', ')}: install with apt-get install -y ${[...new Set(missing.map((m) => TOOLS[m] ?? BIRD_TOOLS[m]))].join(' ')}`);
+	checkLinkConditions(t);
+	// What BIRD cannot be told stops up here, before anything is made.
+	for (const n of t.nodes.filter((x) => x.role === 'bird')) {
+		try {
+			birdConfig(t, n.name, stateDir(t, options.stateRoot));
+		} catch (error) {
+			if (error instanceof BirdError) throw new SetupError('command-failed', error.message);
+			throw error;
+		}
+	}
 	const state = stateDir(t, options.stateRoot);
 	const taken = t.nodes.map((n) => namespace(t, n.name)).filter((ns) => existsSync(`/run/netns/${ns}`));
 	if (taken.length > 0) throw new SetupError('busy', `namespaces ${taken.join(', ')} exist already: run \`anyguard down\` first`);
@@ -156,9 +175,16 @@ export async function up(topologyFile: string, options: UpOptions = {}): Promise
 			// IPv6 addresses when it goes down, and the underlay address the link's sockets are bound to
 			// would never return. Devices moved into the namespace later take the namespace's default.
 			run(progress, ['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.default.keep_addr_on_down=1']);
+			if (isKernelRole(n.role)) kernelNamespace(t, n, progress);
 		}
-		progress.step(`links: ${t.links.length} veth pairs, underlay MTU inner + ${UNDERLAY_OVERHEAD}`);
+		const kinds = t.links.map((l) => linkKind(t, l));
+		const count = (k: string) => kinds.filter((x) => x === k).length;
+		progress.step(`links: ${count('udp')} veth pairs with the UDP underlay (MTU inner + ${UNDERLAY_OVERHEAD})${count('tun') ? `, ${count('tun')} TUNs in kernel nodes` : ''}${count('veth') ? `, ${count('veth')} plain veths between kernel nodes` : ''}`);
 		for (const l of t.links) {
+			if (linkKind(t, l) !== 'udp') {
+				kernelLink(t, l, progress);
+				continue;
+			}
 			const [a, b] = [namespace(t, l.a), namespace(t, l.b)];
 			run(progress, ['ip', 'link', 'add', linkIfname(l.b), 'netns', a, 'type', 'veth', 'peer', 'name', linkIfname(l.a), 'netns', b]);
 			for (const [ns, node, peer] of [
@@ -172,8 +198,17 @@ export async function up(topologyFile: string, options: UpOptions = {}): Promise
 				run(progress, ['ip', '-n', ns, 'link', 'set', 'dev', dev, 'up']);
 			}
 		}
+		const conditions = topologyConditions(t);
+		writeLinkStates(state, conditions);
+		for (const l of t.links) {
+			applyKernelConditions(t, l, conditions[linkKey(l)]!, undefined, progress);
+			applyKernelPolice(t, l, progress);
+		}
+		const shaped = t.links.filter((l) => describeConditions(l, conditions[linkKey(l)]!) !== '-');
+		if (shaped.length > 0) progress.step(`link conditions: ${shaped.map((l) => `${l.a}–${l.b} ${describeConditions(l, conditions[linkKey(l)]!)}`).join('; ')}`);
 		progress.step('TUN devices, host addresses and routes');
 		for (const n of t.nodes) {
+			if (isKernelRole(n.role)) continue;
 			const ns = namespace(t, n.name);
 			run(progress, ['ip', '-n', ns, 'tuntap', 'add', 'dev', TUN_NAME, 'mode', 'tun']);
 			run(progress, ['ip', '-n', ns, 'link', 'set', 'dev', TUN_NAME, 'addrgenmode', 'none', 'mtu', String(tunMtu(t, n.name)), 'up']);
@@ -198,10 +233,20 @@ export async function up(topologyFile: string, options: UpOptions = {}): Promise
 		}
 		progress.step('DNS service on the anycast servers (dnsmasq)');
 		for (const n of t.nodes.filter((x) => x.role === 'server')) startDnsmasq(t, n, state, progress);
+		kernelRoutes(t, progress);
+		const birds = t.nodes.filter((n) => n.role === 'bird');
+		if (birds.length > 0) {
+			progress.step(`BIRD configuration for ${birds.map((n) => n.name).join(', ')} (${state}/<node>.bird.conf)`);
+			for (const n of birds) {
+				writeBirdConfig(t, n.name, state, progress);
+				progress.detail(`${n.name}: RIPng and BFD only from the topology's neighbours (nftables)`);
+				applyBirdNeighbourRules(t, n.name);
+			}
+		}
 		if (options.roles !== false) {
-			progress.step('role processes, each under a supervisor');
+			progress.step(birds.length > 0 ? 'role processes and BIRD daemons, each under a supervisor' : 'role processes, each under a supervisor');
 			processesAt = Date.now();
-			for (const n of t.nodes) startSupervisor(t, topologyPath, n.name, state, options.restartDelayMs ?? 1000, progress);
+			for (const n of t.nodes) if (n.role !== 'kernel') startSupervisor(t, topologyPath, n.name, state, options.restartDelayMs ?? 1000, progress);
 			progress.step('waiting for routing to converge, and for BFD to be Up on every link');
 			const settled = await waitConverged(t, state, (options.timeoutS ?? 30) * 1000, progress);
 			routingMs = settled.routingAt - processesAt;
@@ -226,6 +271,7 @@ export async function up(topologyFile: string, options: UpOptions = {}): Promise
  */
 export function checkKeys(t: Topology): void {
 	for (const n of t.nodes) {
+		if (isKernelRole(n.role)) continue;
 		try {
 			buildStack(t, n.name, {clock: new SimClock(), wallNow: () => 0, healthCheck: () => undefined});
 		} catch (error) {
@@ -262,6 +308,73 @@ export function checkClientKeys(t: Topology): void {
 				throw new TopologyError(t.file, `nodes[${i}].keys.${gname}`, `${file} is not the client key of group ${gname} for ${n.host.address}'s /64 (make it with: anyguard keygen client ${g.key} ${n.host.address} ${file})`);
 		}
 	});
+}
+
+/** Conditions the kernel cannot do here stop `up` before anything is made: delay between kernel nodes needs tc netem. */
+function checkLinkConditions(t: Topology): void {
+	const conditions = topologyConditions(t);
+	for (const l of t.links) {
+		const c = conditions[linkKey(l)]!;
+		if (linkKind(t, l) === 'veth' && (c.delayMs || c.jitterMs) && !netemLikely())
+			throw new ConditionError(`links[${t.links.indexOf(l)}] (${l.a}–${l.b}): delay and jitter between two kernel nodes need tc netem, and this kernel has none (CONFIG_NET_SCH_NETEM is not set); with an anyguard node at one end the node delays what crosses the link itself`);
+	}
+}
+
+/** A kernel node's namespace: it forwards, never does DAD, keeps its addresses across down/up; its address on lo. */
+function kernelNamespace(t: Topology, n: TopologyNode, progress: Progress): void {
+	const ns = namespace(t, n.name);
+	run(progress, ['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']);
+	// RFC 5881 §4: BFD's source port is 49152–65535. BIRD on Linux takes an ephemeral port (32768–60999 by default); the namespace's range makes it one of those.
+	if (n.role === 'bird') run(progress, ['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.ip_local_port_range=49152 65535']);
+	run(progress, ['ip', '-n', ns, '-6', 'addr', 'add', `${n.address!}/128`, 'dev', 'lo', 'nodad']);
+}
+
+/**
+ * A link with a kernel end. tun: a TUN device in the kernel node's namespace,
+ * named for the anyguard neighbour, whose role process holds it; veth: a
+ * veth pair. Each kernel end gets the node's link-local address (fe80::<index
+ * + 1>, as anyguard's nodes have), which RIPng and BFD speak from.
+ */
+function kernelLink(t: Topology, l: TopologyLink, progress: Progress): void {
+	const ends: Array<{node: string; dev: string}> = [];
+	if (linkKind(t, l) === 'tun') {
+		const {kernel, anyguard} = tunEnds(t, l);
+		const ns = namespace(t, kernel);
+		run(progress, ['ip', '-n', ns, 'tuntap', 'add', 'dev', linkIfname(anyguard), 'mode', 'tun']);
+		ends.push({node: kernel, dev: linkIfname(anyguard)});
+	} else {
+		run(progress, ['ip', 'link', 'add', linkIfname(l.b), 'netns', namespace(t, l.a), 'type', 'veth', 'peer', 'name', linkIfname(l.a), 'netns', namespace(t, l.b)]);
+		ends.push({node: l.a, dev: linkIfname(l.b)}, {node: l.b, dev: linkIfname(l.a)});
+	}
+	for (const e of ends) {
+		const ns = namespace(t, e.node);
+		run(progress, ['ip', '-n', ns, 'link', 'set', 'dev', e.dev, 'addrgenmode', 'none', 'mtu', String(l.mtu)]);
+		run(progress, ['ip', '-n', ns, '-6', 'addr', 'add', `${kernelLinkLocal(t, e.node)}/64`, 'dev', e.dev, 'nodad']);
+		run(progress, ['ip', '-n', ns, 'link', 'set', 'dev', e.dev, 'up']);
+	}
+}
+
+/** A "kernel" node's static routes: every destination by shortest path, to the neighbour's link-local address. */
+function kernelRoutes(t: Topology, progress: Progress): void {
+	const statics = t.nodes.filter((n) => n.role === 'kernel');
+	if (statics.length === 0) return;
+	progress.step(`static routes on ${statics.map((n) => n.name).join(', ')} (shortest paths by link cost)`);
+	for (const n of statics)
+		for (const r of staticRoutes(t, n.name))
+			run(progress, ['ip', '-n', namespace(t, n.name), '-6', 'route', 'add', r.prefix, 'via', kernelLinkLocal(t, r.peer), 'dev', linkIfname(r.peer), 'src', n.address!]);
+}
+
+/** Writes a bird node's bird.conf into the state directory and has BIRD parse it (bird -p): a mistake stops up here. */
+function writeBirdConfig(t: Topology, node: string, state: string, progress: Progress): void {
+	let text: string;
+	try {
+		text = birdConfig(t, node, state);
+	} catch (error) {
+		if (error instanceof BirdError) throw new SetupError('command-failed', error.message);
+		throw error;
+	}
+	writeFileSync(files.birdConf(state, node), text, {mode: 0o600});
+	run(progress, [BIRD ?? 'bird', '-p', '-c', files.birdConf(state, node)]);
 }
 
 /** The /48s of the topology's addresses: what the host routes to the client. */
@@ -331,7 +444,9 @@ function settledMetric(t: Topology, node: string, owners: string[]): number | un
  */
 async function waitConverged(t: Topology, state: string, timeoutMs: number, progress: Progress): Promise<{routingAt: number}> {
 	let routingAt = 0;
-	const peers = new Map(t.nodes.map((n) => [n.name, t.links.filter((l) => l.a === n.name || l.b === n.name).map((l) => (l.a === n.name ? l.b : l.a))]));
+	// BFD runs on every link but those to a static "kernel" node, which speaks no protocol.
+	const isStatic = (name: string) => t.nodes.find((x) => x.name === name)?.role === 'kernel';
+	const peers = new Map(t.nodes.map((n) => [n.name, isStatic(n.name) ? [] : t.links.filter((l) => l.a === n.name || l.b === n.name).map((l) => (l.a === n.name ? l.b : l.a)).filter((p) => !isStatic(p))]));
 	const targets = [
 		...t.nodes.flatMap((n) => (n.host ? [{prefix: `${formatAddr(parseAddr(n.host.address))}/128`, owners: [n.name]}] : [])),
 		...t.groups.map((g) => ({prefix: `${formatAddr(parseAddr(g.anycast))}/128`, owners: g.servers})),
@@ -344,6 +459,14 @@ async function waitConverged(t: Topology, state: string, timeoutMs: number, prog
 		// Every node at once: a round takes as long as the slowest answer, not the sum of them.
 		const answers = await Promise.all(
 			t.nodes.map(async (n): Promise<{routes?: string; bfd?: string} | null> => {
+				if (isKernelRole(n.role)) {
+					const gaps = kernelRouteGaps(t, n.name, state, targets.map((x) => x.prefix));
+					if (gaps.length > 0) return {routes: `${n.name}: ${gaps[0]!.startsWith('not running') ? gaps[0] : `no route to ${gaps.join(', ')}`}`};
+					if (n.role !== 'bird') return null;
+					const sessions = kernelNodeStatus(t, n.name, state).bfd;
+					const notUp = peers.get(n.name)!.filter((p) => !sessions.some((b) => b.link === linkIfname(p) && b.state === 'Up'));
+					return notUp.length > 0 ? {bfd: `${n.name}: BFD not yet Up to ${notUp.join(', ')}`} : null;
+				}
 				let s: NodeStatus;
 				try {
 					s = await queryStatus(files.socket(state, n.name), 500);

@@ -23,6 +23,8 @@ export interface ControlHandlers {
 	tracer?: Tracer;
 	/** POST /inject: packets (hex, one per line) handed to the node as if its host had sent them. */
 	inject?: (packets: Uint8Array[]) => number;
+	/** POST /links: the state directory's link conditions changed (anyguard link): apply them; answers what the node now carries. */
+	links?: () => unknown;
 }
 
 export function serveControl(path: string, handlers: ControlHandlers): Promise<Server> {
@@ -49,6 +51,11 @@ export function serveControl(path: string, handlers: ControlHandlers): Promise<S
 					res.writeHead(200, {'content-type': 'application/json'});
 					res.end(JSON.stringify({received: packets.length, injected: sent}));
 				});
+				return;
+			}
+			if (req.method === 'POST' && req.url === '/links' && handlers.links) {
+				res.writeHead(200, {'content-type': 'application/json'});
+				res.end(JSON.stringify(handlers.links()));
 				return;
 			}
 			const url = new URL(req.url ?? '/', 'http://node');
@@ -78,7 +85,7 @@ export function serveControl(path: string, handlers: ControlHandlers): Promise<S
 				res.end(prometheus(status()));
 			} else {
 				res.writeHead(404, {'content-type': 'text/plain'});
-				res.end('not found: GET /status, /metrics, /capture, /trace/ID; POST /inject, /trace/ID\n');
+				res.end('not found: GET /status, /metrics, /capture, /trace/ID; POST /inject, /trace/ID, /links\n');
 			}
 		} catch (error) {
 			res.writeHead(500, {'content-type': 'text/plain'});
@@ -99,7 +106,7 @@ export function serveControl(path: string, handlers: ControlHandlers): Promise<S
 /** Requests that read or write the node's packets. */
 function ownerOnly(req: IncomingMessage): boolean {
 	const url = req.url ?? '/';
-	return url === '/inject' || url.startsWith('/capture') || (req.method === 'POST' && url.startsWith('/trace/'));
+	return url === '/inject' || url.startsWith('/capture') || (req.method === 'POST' && (url.startsWith('/trace/') || url === '/links'));
 }
 
 /** Fetches `what` from the control socket at `path`; rejects when nobody answers within `timeoutMs`. */
@@ -134,6 +141,21 @@ export function injectPackets(path: string, packets: Uint8Array[], timeoutMs = 2
 		req.on('timeout', () => req.destroy(new Error(`${path}: no answer within ${timeoutMs} ms`)));
 		req.on('error', reject);
 		req.end(body);
+	});
+}
+
+/** Tells the node at `path` to apply the state directory's link conditions again (after anyguard link). */
+export function reloadLinks(path: string, timeoutMs = 2000): Promise<unknown> {
+	return new Promise((resolve, reject) => {
+		const req = request({socketPath: path, agent: false, path: '/links', method: 'POST', timeout: timeoutMs}, (res) => {
+			let text = '';
+			res.setEncoding('utf8');
+			res.on('data', (chunk: string) => (text += chunk));
+			res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(text) as unknown) : reject(new Error(`${path}/links: HTTP ${res.statusCode}: ${text.trim()}`))));
+		});
+		req.on('timeout', () => req.destroy(new Error(`${path}: no answer within ${timeoutMs} ms`)));
+		req.on('error', reject);
+		req.end();
 	});
 }
 

@@ -5,6 +5,7 @@ import type {Group} from '../anycast/group.js';
 import {loadKeyMaterial} from '../anycast/keys.js';
 import {ALG_BY_NAME} from '../anycast/option.js';
 import {keyPath} from '../config/topology.js';
+import {staticRoutes} from '../config/paths.js';
 import type {Topology, TopologyGroup, TopologyNode} from '../config/topology.js';
 import {commandHealthCheck} from '../route/anycast.js';
 import type {HealthCheck} from '../route/anycast.js';
@@ -21,7 +22,7 @@ import type {Addr} from '../util/addr.js';
 import type {Clock, TimerHandle} from '../util/clock.js';
 import type {Rate} from '../util/rate.js';
 import {Node} from './node.js';
-import type {AttachedPort, NodeConfig} from './node.js';
+import type {AttachedPort, NodeConfig, Port} from './node.js';
 
 export interface StackDeps {
 	clock: Clock;
@@ -69,6 +70,8 @@ export interface Stack {
 	 * `drainControl` reads what waits on that channel now.
 	 */
 	attachLink(id: string, transmit: Transmit, transmitControl?: Transmit, drainControl?: () => void): AttachedPort;
+	/** Changes a link's MTU on a running node (`anyguard link <a> <b> set mtu=N`): what the MTU stage checks next. */
+	setLinkMtu(id: string, mtu: number): void;
 	/** Wires the host port (the TUN); `mtu` is the TUN's. */
 	attachHost(transmit: (buf: Uint8Array, off: number, len: number) => boolean, mtu: number): AttachedPort;
 	start(): void;
@@ -128,10 +131,19 @@ export function buildStack(t: Topology, name: string, deps: StackDeps): Stack {
 	const served = spec.role === 'server' ? groups : [];
 	const health = deps.healthCheck ? deps.healthCheck(name) : spec.health ? commandHealthCheck(spec.health.command[0]!, spec.health.command.slice(1), spec.health.timeoutMs) : undefined;
 
+	// A "kernel" node speaks no routing protocol: no RIPng or BFD on a link to one, and static routes
+	// (advertised into RIPng) for what is reached through it. A "kernel" node in memory is the same.
+	const isStatic = (peer: string) => t.nodes.find((n) => n.name === peer)?.role === 'kernel';
+	const own = spec.role === 'kernel';
+	const statics = staticRoutes(t, name, (peer) => own || isStatic(peer)).map((r) => ({
+		prefix: r.prefix, link: r.peer, via: formatLL(linkLocalOf(t, r.peer)), metric: r.dist + 1, advertise: true,
+	}));
 	const routerConfig: RouterConfig = {
 		name,
-		// Every link is point to point and the topology names its other end: RIPng and BFD with that node only.
-		links: links.map((l) => ({id: l.id, linkLocal: formatLL(l.linkLocal), neighbour: formatLL(linkLocalOf(t, l.peer)), cost: l.cost, mtu: l.mtu})),
+		// Every link is point to point and the topology names its other end: RIPng and BFD with that node only
+		// (a BIRD node's TUN carries linkLocalOf too). None on a link to a static "kernel" node.
+		links: links.map((l) => ({id: l.id, linkLocal: formatLL(l.linkLocal), neighbour: formatLL(linkLocalOf(t, l.peer)), cost: l.cost, mtu: l.mtu, ...(own || isStatic(l.peer) ? {ripng: false} : {})})),
+		...(statics.length > 0 ? {static: statics} : {}),
 		anycast: served.map((g) => ({
 			address: t.groups.find((x) => parseAddr(x.anycast).every((b, i) => b === g.anycast[i]))!.anycast,
 			...(health ? {check: health} : {}),
@@ -174,6 +186,7 @@ export function buildStack(t: Topology, name: string, deps: StackDeps): Stack {
 	let routeChanges = 0;
 	router.table.onChange((changes) => (routeChanges += changes.length));
 	let tick: TimerHandle | undefined;
+	const linkPorts = new Map<string, Port>();
 	const stack: Stack = {
 		name,
 		spec,
@@ -187,10 +200,18 @@ export function buildStack(t: Topology, name: string, deps: StackDeps): Stack {
 			const end = links.find((l) => l.id === id);
 			if (!end) throw new Error(`${name} has no link to ${id}`);
 			if (drainControl) drains.set(id, drainControl);
-			return node.addPort({
+			const port: Port = {
 				name: id, kind: 'link', mtu: end.mtu, linkLocal: end.linkLocal, transmit,
 				...(end.zone ? {zone: end.zone} : {}), ...(end.police ? {police: end.police} : {}), ...(transmitControl ? {transmitControl} : {}),
-			});
+			};
+			linkPorts.set(id, port);
+			return node.addPort(port);
+		},
+		setLinkMtu(id, mtu) {
+			const port = linkPorts.get(id);
+			if (!port) throw new Error(`${name} has no link to ${id}`);
+			// The attached port reads it through its prototype (Node.addPort).
+			(port as {mtu: number}).mtu = mtu;
 		},
 		attachHost(transmit, mtu) {
 			return node.addPort({name: 'host', kind: 'host', mtu, transmit});
@@ -242,6 +263,8 @@ export function buildStack(t: Topology, name: string, deps: StackDeps): Stack {
 			break;
 		case 'router':
 		case 'attacker':
+		case 'bird': // BIRD and the kernel forward on their own in the running network; in memory (MemNet) they are routers
+		case 'kernel':
 			break;
 	}
 	return stack;

@@ -1,6 +1,7 @@
 // A node's state as one JSON value: what the control socket serves and
 // `anyguard status` shows.
 import {formatAddr} from '../util/addr.js';
+import type {LineSettings, LineStats} from '../io/emulator.js';
 import type {NodeCounters, PortCounters} from './counters.js';
 import type {Stack} from './stack.js';
 import {MAX_ROUTES_PER_NEIGHBOUR} from '../route/ripng.js';
@@ -52,6 +53,8 @@ export interface NodeStatus {
 	tables?: {flows: number; flowEvictions: number; flowsExpired: number; replay: number; replayEvictions: number};
 	/** Every table an outsider can make grow: its size, its bound, what gave way and what was turned away. */
 	bounds: BoundStatus[];
+	/** The link conditions this process carries (src/cli/links.ts), when it is a role process. */
+	links?: Array<{peer: string; kind: string; settings: LineSettings; mtu: number; out: LineStats; in?: LineStats}>;
 }
 
 export interface BoundStatus {

@@ -43,6 +43,14 @@ export interface AttackSpec {
 	needsInsiderKey?: boolean;
 	/** The victim's flow goes to the group whose key was stolen, not to the client's first group. */
 	victimGroup?: 'stolen';
+	/**
+	 * When `droppedAt` is a kernel router (a bird or kernel node, which parses
+	 * nothing of ours), where the attack stops instead: the next anyguard node
+	 * that refuses it, or `bird-neighbours` — the nftables rules before BIRD
+	 * that take RIPng and BFD only from the topology's neighbours, counted
+	 * there (src/netns/bird.ts, docs/routing.md).
+	 */
+	pastKernel?: {droppedAt: string; reason: DropReason | 'bird-neighbours'};
 	summary: string;
 }
 
@@ -66,7 +74,7 @@ export const ATTACKS = {
 	'oversized-id-inside': {from: 'terminal-a', droppedAt: 'boundary', reason: 'id-malformed', summary: 'an oversized identifier option, from inside'},
 	'misplaced-id-inside': {from: 'terminal-a', droppedAt: 'boundary', reason: 'id-misplaced', summary: 'the identifier in the Hop-by-Hop header, from inside'},
 	// Issue 12: pretenders built outside the first table.
-	'nested-fragment': {from: 'attacker', droppedAt: 'internet', reason: 'malformed-repeated-header', summary: "a reply from server-a's address in two atomic Fragment headers"},
+	'nested-fragment': {from: 'attacker', droppedAt: 'internet', reason: 'malformed-repeated-header', pastKernel: {droppedAt: 'client', reason: 'malformed-repeated-header'}, summary: "a reply from server-a's address in two atomic Fragment headers"},
 	'from-s-no-flow': {from: 'attacker', droppedAt: 'client', reason: 'src-is-anycast', summary: 'a reply from S to an echo identifier no flow uses'},
 	'syn-from-s': {from: 'attacker', droppedAt: 'client', reason: 'src-is-anycast', summary: 'TCP SYNs from S, to make the host send resets to S'},
 	'forged-unreachable': {from: 'attacker', droppedAt: 'client', reason: 'id-missing', summary: "Destination Unreachable (administratively prohibited) from server-a's address, quoting the victim's request"},
@@ -76,7 +84,7 @@ export const ATTACKS = {
 	'routing-header-moved': {from: 'attacker', droppedAt: 'client', reason: 'id-misplaced', needsOwn: true, summary: "a genuine answer to the attacker, sent to the client behind a Routing header naming the attacker"},
 	'insider-forged-stamp': {from: 'terminal-a', droppedAt: 'boundary', reason: 'id-bad-tag', needsInsiderKey: true, summary: "terminal-a stamping a reply claiming server-a with the key it verifies with"},
 	'stolen-key-unprovisioned': {from: 'attacker', droppedAt: 'client', reason: 'id-not-provisioned', needsStolenKey: true, victimGroup: 'stolen', summary: 'a valid stamp made with a stolen group key, from an address not in the provisioned list'},
-	'bfd-flood': {from: 'attacker', droppedAt: 'internet', reason: 'control-invalid', flood: true, summary: "RIPng from made-up link-local sources, each a would-be BFD neighbour: not the link's neighbour, so no route and no session"},
+	'bfd-flood': {from: 'attacker', droppedAt: 'internet', reason: 'control-invalid', flood: true, pastKernel: {droppedAt: 'internet', reason: 'bird-neighbours'}, summary: "RIPng from made-up link-local sources, each a would-be BFD neighbour: not the link's neighbour, so no route and no session"},
 } as const satisfies Record<string, AttackSpec>;
 
 /** Packets a flood sends, whatever the count asked: several times what a bounded table would hold on a link. */

@@ -29,15 +29,21 @@ export interface TestNet {
 	dispose(): void;
 }
 
-/** A copy of the default topology with prefix `prefix`, its key paths made absolute. */
-export function testTopologyFile(prefix: string, dir: string): string {
-	return copyTopology(DEFAULT_TOPOLOGY, prefix, join(dir, 'topology.json'));
+/** A copy of topology `source` (default.json) with prefix `prefix`, its key paths made absolute. */
+export function testTopologyFile(prefix: string, dir: string, source = DEFAULT_TOPOLOGY): string {
+	return copyTopology(source, prefix, join(dir, 'topology.json'));
 }
 
-export function bringUp(tag: string): TestNet {
+/**
+ * `source` (default.json) under this test's prefix, brought up with the
+ * README's script. `metric` is the host routes' metric: a lower one than any
+ * other network's takes the host's traffic while it is up (another test
+ * network with a host link picks another, and pings with -I its host veth).
+ */
+export function bringUp(tag: string, o: {source?: string; metric?: number} = {}): TestNet {
 	const prefix = `${tag}${process.pid % 10000}-`;
 	const stateRoot = mkdtempSync(join(tmpdir(), 'anyguard-net-'));
-	const file = testTopologyFile(prefix, stateRoot);
+	const file = testTopologyFile(prefix, stateRoot, o.source);
 	const topology = loadTopology(file);
 	const state = stateDir(topology, stateRoot);
 	const run = (cmd: string, args: string[], timeout = 120_000) => {
@@ -61,7 +67,7 @@ export function bringUp(tag: string): TestNet {
 		dispose: () => rmSync(stateRoot, {recursive: true, force: true}),
 	};
 	// A lower route metric than a running demo's: while this network is up, the host's traffic comes here.
-	const r = run('bash', ['netns/setup.sh', file, '--state', stateRoot, '--host-route-metric', '100', '--restart-delay', '1500']);
+	const r = run('bash', ['netns/setup.sh', file, '--state', stateRoot, '--host-route-metric', String(o.metric ?? 100), '--restart-delay', '1500']);
 	net.setupOutput = r.stdout + r.stderr;
 	if (r.status !== 0) {
 		net.teardown();

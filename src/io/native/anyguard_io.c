@@ -27,6 +27,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -632,37 +633,94 @@ static port_t *new_port(int kind, uint32_t batch) {
 	return p;
 }
 
-// new Tun(name, batch, callback): attaches to an existing persistent TUN.
-static napi_value tun_new(napi_env env, napi_callback_info info) {
-	size_t argc = 3;
-	napi_value argv[3], self;
-	CHECK(napi_get_cb_info(env, info, &argc, argv, &self, NULL));
-	char name[IFNAMSIZ + 8];
-	uint32_t batch;
-	if (argc < 3 || get_string(env, argv[0], name, IFNAMSIZ + 1) != 0 || napi_get_value_uint32(env, argv[1], &batch) != napi_ok || batch == 0 || batch > MAX_BATCH) {
-		napi_throw_type_error(env, "EINVAL", "Tun(name, batch, callback): bad arguments");
-		return NULL;
-	}
+// Attaches fd to the existing persistent TUN `name` in the calling thread's
+// network namespace; its ifindex and MTU too. Returns 0 or an errno.
+static int tun_attach(const char *name, int *out_fd, unsigned *ifindex, int *mtu) {
 	// TUNSETIFF would create a new device when the name is free; check first
 	// so that only an existing (persistent) device is ever attached.
-	unsigned ifindex = if_nametoindex(name);
-	if (ifindex == 0) {
-		throw_errno(env, ENODEV, "no such network device");
-		return NULL;
-	}
+	*ifindex = if_nametoindex(name);
+	if (*ifindex == 0) return ENODEV;
 	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		throw_errno(env, errno, "open /dev/net/tun");
-		return NULL;
-	}
+	if (fd < 0) return errno;
 	struct ifreq ifr;
 	memset(&ifr, 0, sizeof ifr);
-	memcpy(ifr.ifr_name, name, strlen(name)); // at most IFNAMSIZ - 1 bytes, checked above
+	memcpy(ifr.ifr_name, name, strlen(name)); // at most IFNAMSIZ - 1 bytes, checked by the caller
 	ifr.ifr_flags = IFF_TUN | IFF_NO_PI; // Documentation/networking/tuntap.rst
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		int e = errno;
 		close(fd);
-		throw_errno(env, e, "TUNSETIFF");
+		return e;
+	}
+	if (device_mtu(name, mtu) < 0) *mtu = 1500;
+	*out_fd = fd;
+	return 0;
+}
+
+// tun_attach inside the network namespace at `netns` (a /run/netns/NAME
+// file): the thread enters it with setns(2), attaches, and returns to its own
+// namespace before anything else runs. The descriptor stays bound to the
+// device there (a TUN's fd does not care which namespace its opener is in):
+// this process then carries another namespace's interface as one of its
+// ports. Needs CAP_SYS_ADMIN (setns) and CAP_NET_ADMIN there.
+static int tun_attach_in(const char *netns, const char *name, int *out_fd, unsigned *ifindex, int *mtu, const char **what) {
+	int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0) {
+		*what = "open /proc/thread-self/ns/net";
+		return errno;
+	}
+	int target = open(netns, O_RDONLY | O_CLOEXEC);
+	if (target < 0) {
+		int e = errno;
+		close(self);
+		*what = "open the network namespace";
+		return e;
+	}
+	if (setns(target, CLONE_NEWNET) < 0) {
+		int e = errno;
+		close(target);
+		close(self);
+		*what = "setns into the network namespace";
+		return e;
+	}
+	close(target);
+	int e = tun_attach(name, out_fd, ifindex, mtu);
+	*what = e == ENODEV ? "no such network device" : "TUNSETIFF";
+	if (setns(self, CLONE_NEWNET) < 0) {
+		// Stuck in the other namespace: nothing this process opens from now on would be where it thinks.
+		fprintf(stderr, "anyguard_io: cannot return to the process's own network namespace: %s\n", strerror(errno));
+		abort();
+	}
+	close(self);
+	return e;
+}
+
+// new Tun(name, batch, callback[, netns]): attaches to an existing persistent
+// TUN, in this process's network namespace or in the one at path `netns`.
+static napi_value tun_new(napi_env env, napi_callback_info info) {
+	size_t argc = 4;
+	napi_value argv[4], self;
+	CHECK(napi_get_cb_info(env, info, &argc, argv, &self, NULL));
+	char name[IFNAMSIZ + 8];
+	char netns[256];
+	uint32_t batch;
+	if (argc < 3 || get_string(env, argv[0], name, IFNAMSIZ + 1) != 0 || napi_get_value_uint32(env, argv[1], &batch) != napi_ok || batch == 0 || batch > MAX_BATCH) {
+		napi_throw_type_error(env, "EINVAL", "Tun(name, batch, callback[, netns]): bad arguments");
+		return NULL;
+	}
+	napi_valuetype t4 = napi_undefined;
+	if (argc >= 4) CHECK(napi_typeof(env, argv[3], &t4));
+	bool other = t4 == napi_string;
+	if (other && get_string(env, argv[3], netns, sizeof netns) != 0) {
+		napi_throw_type_error(env, "EINVAL", "Tun: netns path too long");
+		return NULL;
+	}
+	int fd = -1, mtu = 1500;
+	unsigned ifindex = 0;
+	const char *what = "TUNSETIFF";
+	int e = other ? tun_attach_in(netns, name, &fd, &ifindex, &mtu, &what) : tun_attach(name, &fd, &ifindex, &mtu);
+	if (e != 0) {
+		if (!other) what = e == ENODEV ? "no such network device" : "TUNSETIFF";
+		throw_errno(env, e, what);
 		return NULL;
 	}
 	port_t *p = new_port(KIND_TUN, batch);
@@ -674,7 +732,7 @@ static napi_value tun_new(napi_env env, napi_callback_info info) {
 	p->env = env;
 	p->fd = fd;
 	p->ifindex = ifindex;
-	if (device_mtu(name, &p->mtu) < 0) p->mtu = 1500;
+	p->mtu = mtu;
 	p->rx_cap = (size_t)batch * 2048 + TUN_MAX_READ;
 	return finish_port(env, self, p, argv[2], "anyguard:tun");
 }

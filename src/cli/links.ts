@@ -1,0 +1,178 @@
+// A role process's links: for each topology link of its node, the ports it
+// opens and the conditions it carries (src/netns/links.ts says which share
+// is the process's).
+//   udp  two UDP sockets on the veth (data 6464, control 6465); delay and
+//        jitter on what this end sends, each channel a FIFO of its own.
+//   tun  the kernel neighbour's TUN device, opened in that node's namespace
+//        (setns, src/io/tun.ts): this process is that interface's wire, so
+//        it carries every condition both ways — delay, jitter, loss, rate —
+//        with route exchange and BFD in a line of their own, sent first.
+import type {Topology} from '../config/topology.js';
+import {DelayLine, WireState} from '../io/emulator.js';
+import type {Deliver, LineSettings, LineStats} from '../io/emulator.js';
+import {openTun} from '../io/tun.js';
+import {openUdpLink} from '../io/udp-link.js';
+import type {PacketPort} from '../io/types.js';
+import {CONTROL_PORT, LINK_PORT, findLink, linkIfname, namespace, underlayAddress} from '../netns/names.js';
+import {linkKey, linkKind, processShare, readLinkStates} from '../netns/links.js';
+import type {LinkKind} from '../netns/links.js';
+import type {AttachedPort} from '../node/node.js';
+import type {Stack} from '../node/stack.js';
+import type {Tap} from '../node/tap.js';
+import type {Clock} from '../util/clock.js';
+import type {Logger} from '../util/log.js';
+
+/** Wires a port's batches into the node: one call per packet, no copies; the tap sees them while a capture runs. */
+export function pump(port: PacketPort, attached: AttachedPort, tap: Tap, receive: (p: AttachedPort, buf: Uint8Array, off: number, len: number) => void): void {
+	port.onReceive((buf, offsets, lengths, count) => {
+		for (let i = 0; i < count; i++) {
+			if (tap.active) tap.record(attached.name, 'in', buf, offsets[i]!, lengths[i]!);
+			receive(attached, buf, offsets[i]!, lengths[i]!);
+		}
+	});
+}
+
+/** Sends through `port`, letting the tap see it while a capture runs. */
+export function sender(port: PacketPort, name: string, tap: Tap): (buf: Uint8Array, off: number, len: number) => boolean {
+	return (buf, off, len) => {
+		if (tap.active) tap.record(name, 'out', buf, off, len);
+		return port.send(buf, off, len);
+	};
+}
+
+/** Route exchange or BFD between neighbours (link-local UDP to 521 or 3784), which a line sends first. */
+function isControl(buf: Uint8Array, off: number, len: number): boolean {
+	if (len < 48 || buf[off + 6] !== 17 || buf[off + 8] !== 0xfe || (buf[off + 9]! & 0xc0) !== 0x80) return false;
+	const port = (buf[off + 42]! << 8) | buf[off + 43]!;
+	return port === 521 || port === 3784;
+}
+
+/** One direction of one link in this process: a data line and a control line sharing the wire's rate. */
+class Direction {
+	readonly data: DelayLine;
+	readonly control: DelayLine;
+
+	constructor(clock: Clock, deliverData: Deliver, deliverControl: Deliver) {
+		const wire = new WireState();
+		this.data = new DelayLine({clock, deliver: deliverData, wire});
+		this.control = new DelayLine({clock, deliver: deliverControl, wire, priority: true});
+	}
+
+	set(s: LineSettings): void {
+		this.data.set(s);
+		this.control.set(s);
+	}
+}
+
+export interface LinkEmulation {
+	peer: string;
+	kind: LinkKind;
+	/** The conditions this process carries (the rest are the kernel's, or the other end's). */
+	settings: LineSettings;
+	mtu: number;
+	/** What this end sent through its lines; and for a tun link, what it received through them. */
+	out: LineStats;
+	in?: LineStats;
+}
+
+export interface LinkWiring {
+	/** Every port opened, by name (`<peer>` and `<peer>:control`), for counters and closing. */
+	ports: Array<[string, PacketPort]>;
+	/** Reads the state directory's links.json again and applies this node's share of it. */
+	reload(): void;
+	emulation(): LinkEmulation[];
+}
+
+function sum(a: LineStats, b: LineStats): LineStats {
+	return {delivered: a.delivered + b.delivered, queued: a.queued + b.queued, lost: a.lost + b.lost, overflow: a.overflow + b.overflow, downDropped: a.downDropped + b.downDropped, depth: a.depth + b.depth};
+}
+
+export function wireLinks(o: {t: Topology; node: string; state: string; stack: Stack; tap: Tap; clock: Clock; log: Logger; fail: (what: string) => (error: Error) => void}): LinkWiring {
+	const {t, node, stack, tap, clock, log, fail} = o;
+	const ports: Array<[string, PacketPort]> = [];
+	const ends: Array<{peer: string; key: string; kind: LinkKind; out: Direction; in?: Direction; link: ReturnType<typeof findLink>}> = [];
+	for (const end of stack.links) {
+		const link = findLink(t, node, end.peer);
+		const kind = linkKind(t, link);
+		const ifname = linkIfname(end.peer);
+		if (kind === 'tun') {
+			// The kernel neighbour's interface: the TUN named for this node, in the neighbour's namespace.
+			const dev = linkIfname(node);
+			const tun = openTun(dev, {netns: `/run/netns/${namespace(t, end.peer)}`});
+			tun.onError(fail(`link ${end.peer} (TUN ${dev} in ${namespace(t, end.peer)})`));
+			ports.push([end.id, tun]);
+			const batchOut = (buf: Uint8Array, offs: Uint32Array, lens: Uint32Array, n: number) => void tun.sendBatch(buf, offs, lens, n);
+			const out = new Direction(clock, batchOut, batchOut);
+			const send = (line: DelayLine) => (buf: Uint8Array, off: number, len: number) => {
+				if (tap.active) tap.record(end.id, 'out', buf, off, len);
+				return line.active ? line.push(buf, off, len) : tun.send(buf, off, len);
+			};
+			const attached = stack.attachLink(end.id, send(out.data), send(out.control));
+			const receiveBatch = (buf: Uint8Array, offs: Uint32Array, lens: Uint32Array, n: number) => {
+				for (let i = 0; i < n; i++) stack.node.receive(attached, buf, offs[i]!, lens[i]!);
+			};
+			const inbound = new Direction(clock, receiveBatch, receiveBatch);
+			pump(tun, attached, tap, (p, b, off, len) => {
+				const line = isControl(b, off, len) ? inbound.control : inbound.data;
+				if (line.active) line.push(b, off, len);
+				else stack.node.receive(p, b, off, len);
+			});
+			ends.push({peer: end.peer, key: linkKey(link), kind, out, in: inbound, link});
+			log.child({link: end.peer}).info('link attached', {kind, dev, netns: namespace(t, end.peer), mtu: end.mtu, cost: end.cost});
+			continue;
+		}
+		const open = (port: number, extra: {batch?: number; socketBuffer?: number}, what: string) => {
+			const udp = openUdpLink({
+				name: what,
+				local: {address: underlayAddress(t, link, node), ifname, port},
+				peer: {address: underlayAddress(t, link, end.peer), port},
+				...extra,
+			});
+			udp.onError(fail(`link ${what}`));
+			return udp;
+		};
+		const udp = open(LINK_PORT, {}, ifname);
+		// The link's control channel: a socket of its own, so route exchange and BFD never wait
+		// behind (or drop with) data in the data socket's queue (docs/pipeline.md).
+		const control = open(CONTROL_PORT, {batch: 16, socketBuffer: 1 << 20}, `${ifname} control`);
+		ports.push([end.id, udp], [`${end.id}:control`, control]);
+		const out = new Direction(
+			clock,
+			(buf, offs, lens, n) => void udp.sendBatch(buf, offs, lens, n),
+			(buf, offs, lens, n) => void control.sendBatch(buf, offs, lens, n),
+		);
+		const via = (line: DelayLine, port: PacketPort) => (buf: Uint8Array, off: number, len: number) => {
+			if (tap.active) tap.record(end.id, 'out', buf, off, len);
+			return line.active ? line.push(buf, off, len) : port.send(buf, off, len);
+		};
+		const attached = stack.attachLink(end.id, via(out.data, udp), via(out.control, control), () => void control.drain());
+		pump(udp, attached, tap, (p, b, off, len) => stack.node.receive(p, b, off, len));
+		pump(control, attached, tap, (p, b, off, len) => stack.node.receiveControl(p, b, off, len));
+		ends.push({peer: end.peer, key: linkKey(link), kind, out, link});
+		log.child({link: end.peer}).info('link attached', {kind, ifname, mtu: end.mtu, cost: end.cost});
+	}
+	const settings = new Map<string, {share: LineSettings; mtu: number}>();
+	return {
+		ports,
+		reload() {
+			const states = readLinkStates(t, o.state);
+			for (const e of ends) {
+				const c = states[e.key] ?? {};
+				const share = processShare(t, e.link, c);
+				const mtu = c.mtu ?? e.link.mtu;
+				e.out.set(share);
+				e.in?.set(share);
+				stack.setLinkMtu(e.peer, mtu);
+				const was = settings.get(e.peer);
+				if (!was || JSON.stringify(was.share) !== JSON.stringify(share) || was.mtu !== mtu) log.child({link: e.peer}).info('link conditions', {...share, mtu});
+				settings.set(e.peer, {share, mtu});
+			}
+		},
+		emulation() {
+			return ends.map((e) => ({
+				peer: e.peer, kind: e.kind, settings: settings.get(e.peer)?.share ?? {}, mtu: settings.get(e.peer)?.mtu ?? e.link.mtu,
+				out: sum(e.out.data.stats, e.out.control.stats), ...(e.in ? {in: sum(e.in.data.stats, e.in.control.stats)} : {}),
+			}));
+		},
+	};
+}
