@@ -214,17 +214,30 @@ test('real DNS and failover: server-a answers; killed, server-b within 1 s; rest
 
 test('health check: dnsmasq on server-a dies, S is withdrawn there and server-b answers; restarted, server-a again', async (t) => {
 	t.is(dig('client'), 'server-a');
+	const downs = async () => (await Promise.all(['router-a', 'server-a'].map((n) => status(n)))).reduce((sum, s) => sum + s.bfdDowns, 0);
+	const downsBefore = await downs();
 	const pid = Number(readFileSync(join(net!.state, 'server-a.dnsmasq.pid'), 'utf8'));
 	const killed = Date.now();
 	process.kill(pid, 'SIGKILL');
+	try {
+		// The health check withdraws S first; only then has server-b a reason to answer.
+		let a = await status('server-a');
+		while (Date.now() - killed < 5000 && a.anycast.some((x) => x.originated)) {
+			await sleep(50);
+			a = await status('server-a');
+		}
+		t.false(a.anycast.some((x) => x.originated), 'server-a no longer originates S');
+		t.true(a.anycast.some((x) => Number(x.failures) > 0), 'failed checks are counted');
+		t.log(`server-a withdrew S ${Date.now() - killed} ms after dnsmasq died`);
+		let answer = '';
+		while (Date.now() - killed < 5000 && (answer = dig('client')) !== 'server-b') await sleep(50);
+		t.is(answer, 'server-b', 'server-b answers once server-a fails its health check');
+		t.log(`server-b answered ${Date.now() - killed} ms after dnsmasq died on server-a`);
+		t.is(await downs(), downsBefore, 'no BFD session between router-a and server-a went down meanwhile: the health check moved S, not a lost neighbour');
+	} finally {
+		startDnsmasq(net!.topology, net!.topology.nodes.find((n) => n.name === 'server-a')!, net!.state, {step: () => {}, detail: () => {}});
+	}
 	let answer = '';
-	while (Date.now() - killed < 5000 && (answer = dig('client')) !== 'server-b') await sleep(50);
-	t.is(answer, 'server-b', 'server-b answers once server-a fails its health check');
-	t.log(`server-b answered ${Date.now() - killed} ms after dnsmasq died on server-a`);
-	const a = await status('server-a');
-	t.false(a.anycast.some((x) => x.originated), 'server-a no longer originates S');
-	t.true(a.anycast.some((x) => Number(x.failures) > 0), 'failed checks are counted');
-	startDnsmasq(net!.topology, net!.topology.nodes.find((n) => n.name === 'server-a')!, net!.state, {step: () => {}, detail: () => {}});
 	const restarted = Date.now();
 	while (Date.now() - restarted < 15_000 && (answer = dig('client')) !== 'server-a') await sleep(100);
 	t.is(answer, 'server-a', `server-a answers again once its check passes; server-a: ${JSON.stringify((await status('server-a')).anycast)}`);
