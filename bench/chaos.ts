@@ -9,10 +9,10 @@
 //   npm run bench -- chaos            needs root
 import {watchProbe} from '../src/cli/probe.js';
 import {selfCommand} from '../src/netns/setup.js';
-import {DEFAULT_TOPOLOGY} from '../test/helpers/net.js';
-import {runChaos} from '../test/helpers/chaos.js';
-import {bringUpNs} from '../test/conformance/nsnet.js';
-import type {NsNet} from '../test/conformance/nsnet.js';
+import {DEFAULT_TOPOLOGY} from '../src/netns/names.js';
+import {runChaos} from '../lab/chaos.js';
+import {bringUpNs} from '../lab/nsnet.js';
+import type {NsNet} from '../lab/nsnet.js';
 import {withRatio} from './lib.js';
 import type {Bench, Result} from './lib.js';
 import {sleep} from './proc.js';

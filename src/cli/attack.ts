@@ -14,7 +14,7 @@ import {ALG_BY_NAME} from '../anycast/option.js';
 import type {Group} from '../anycast/group.js';
 import {keyPath} from '../config/topology.js';
 import type {Topology} from '../config/topology.js';
-import {injectPackets, queryStatus} from '../node/control.js';
+import {injectPackets, queryStatus} from '../ops/control.js';
 import {ATTACKS, craft, stopped} from '../roles/attacker.js';
 import type {AttackKind, AttackSpec} from '../roles/attacker.js';
 import {TUN_NAME, files, linkIfname, namespace, stateDir, underlayAddress} from '../netns/names.js';

@@ -1,320 +1,27 @@
 #!/usr/bin/env node
-// The anyguard command.
-import {readFileSync, writeFileSync, existsSync, rmSync} from 'node:fs';
-import {fileURLToPath} from 'node:url';
-import {parseArgs} from 'node:util';
-import type {ParseArgsConfig} from 'node:util';
-import {KeyError, clientKeyText, generateKeyText, loadHmacKey} from '../anycast/keys.js';
-import {formatAddr, parseAddr} from '../util/addr.js';
-import {TopologyError, loadTopology} from '../config/topology.js';
-import {IoError} from '../io/types.js';
-import {files, stateDir} from '../netns/names.js';
-import {SetupError, down, up} from '../netns/setup.js';
-import {StateDirError} from '../util/statedir.js';
-import type {AttackSpec} from '../roles/attacker.js';
-import {readPcap, isWireError} from '../wire/index.js';
-import {describePacket} from './format.js';
+// The anyguard command: finds the command in the table (src/cli/commands.ts),
+// checks its arguments (src/cli/args.ts) and runs it.
+import {UsageError, overview, parse, usage} from './args.js';
+import {COMMANDS} from './commands.js';
 
-export const DEFAULT_TOPOLOGY = fileURLToPath(new URL('../../netns/topologies/default.json', import.meta.url));
-
-const USAGE = `usage: anyguard <command> [arguments]
-
-network (as root):
-  up [topology]              create the namespaces, links and role processes; wait for routing
-      [--state DIR] [--verbose] [--no-host-link] [--restart-delay MS] [--host-route-metric N]
-  down [topology]            remove everything up made (idempotent)
-  status [node]              nodes, links, routes and drop counters   [--json] [--watch]
-  capture <node> [port]      pcap of a node's ports to stdout, or -w FILE [--seconds N]
-                             (e.g. anyguard capture client | tshark -r -)
-  trace [address]            one echo request from the client: every node's decision, timed
-      [--from NODE]
-  topology [--format dot|svg|png] [-o FILE]   a picture, with the path to S highlighted
-  attack <kind> [--count N]  forge responses of one kind and show where they were dropped
-  attack --list              the attack kinds
-  demo                       a narrated run: ping, attacks, failover and back
-  stop-node <node>           stop a role process and keep it stopped (failover drill)
-  start-node <node>          let its supervisor start it again
-
-processes (started by up):
-  node <name> --topology FILE --state DIR       one role process on its TUN and links
-  supervise <name> --topology FILE --state DIR  keep a role process running
-
-tools:
-  probe <address> [--interval MS] [--count N]   DNS "TXT whoami.anyguard" every MS ms; a JSON line per query
-  keygen <hmac-sha256|ed25519> <file>   write a new group key (ed25519: also <file>.pub)
-  keygen client <group key> <address> <file>
-                                        write the HMAC key a client verifies with: derived for the address's /64
-  decode <file.pcap | file.hex | hex>   print each IPv6 packet, one line each
-  wireshark install [--dir DIR]         copy the identifier's dissector into Wireshark's plugin folder
-  help                                  this text
-
-The default topology is ${DEFAULT_TOPOLOGY}.
-`;
-
-/** An error meant for the user: printed without a stack trace, exit status 2. */
-export class UsageError extends Error {
-	override readonly name = 'UsageError';
-}
-
-function args(argv: string[], options: ParseArgsConfig['options'], positionals: [number, number]) {
-	let parsed;
-	try {
-		parsed = parseArgs({args: argv, options: options ?? {}, allowPositionals: true, strict: true});
-	} catch (error) {
-		throw new UsageError((error as Error).message);
-	}
-	const [min, max] = positionals;
-	if (parsed.positionals.length < min || parsed.positionals.length > max) throw new UsageError(`expected ${min === max ? min : `${min} to ${max}`} arguments, got ${parsed.positionals.length}\n\n${USAGE}`);
-	return parsed;
-}
-
-function readInput(arg: string): Uint8Array[] {
-	if (/^[0-9a-f\s]+$/i.test(arg) && arg.replace(/\s/g, '').length % 2 === 0 && arg.length >= 80) return [hex(arg)];
-	let data: Buffer;
-	try {
-		data = readFileSync(arg);
-	} catch (error) {
-		throw new UsageError(`cannot read ${arg}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-	}
-	if (data.length >= 4 && [0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1].includes(data.readUInt32BE(0))) {
-		try {
-			return readPcap(data).packets.map((p) => p.data);
-		} catch (error) {
-			if (isWireError(error)) throw new UsageError(`${arg}: ${error.message}`);
-			throw error;
-		}
-	}
-	const text = data.toString('utf8').split('\n').filter((line) => !line.startsWith('#')).join(' ');
-	if (!/^[0-9a-f\s]*$/i.test(text)) throw new UsageError(`${arg} is neither a pcap file nor hex text`);
-	return [hex(text)];
-}
-
-function hex(text: string): Uint8Array {
-	const clean = text.replace(/\s+/g, '');
-	if (clean.length % 2 !== 0) throw new UsageError('hex input has an odd number of digits');
-	return Uint8Array.from(clean.match(/../g) ?? [], (h) => parseInt(h, 16));
-}
-
-function decode(argv: string[]): number {
-	const {positionals} = args(argv, {}, [1, 1]);
-	let bad = 0;
-	for (const [i, packet] of readInput(positionals[0]!).entries()) {
-		try {
-			console.log(`${i + 1} ${describePacket(packet)}`);
-		} catch (error) {
-			if (!isWireError(error)) throw error;
-			bad++;
-			console.log(`${i + 1} malformed (${error.code}${error.offset >= 0 ? ` at byte ${error.offset}` : ''}): ${error.message}`);
-		}
-	}
-	return bad > 0 ? 1 : 0;
-}
-
-function keygen(argv: string[]): number {
-	if (argv[0] === 'client') {
-		// A client's HMAC key: derived from the group key for the /64 of the client's address.
-		const {positionals} = args(argv.slice(1), {}, [3, 3]);
-		const [groupFile, address, file] = positionals as [string, string, string];
-		let addr: Uint8Array;
-		try {
-			addr = parseAddr(address);
-		} catch {
-			throw new UsageError(`${address} is not an IPv6 address`);
-		}
-		const prefix = formatAddr(Uint8Array.from([...addr.subarray(0, 8), 0, 0, 0, 0, 0, 0, 0, 0]));
-		writeFileSync(file, clientKeyText(loadHmacKey(groupFile), addr, `${prefix}/64, derived from ${groupFile}`), {mode: 0o600});
-		console.log(`wrote ${file}: the client key for ${prefix}/64`);
-		return 0;
-	}
-	const {positionals} = args(argv, {}, [2, 2]);
-	const [alg, file] = positionals as [string, string];
-	if (alg !== 'hmac-sha256' && alg !== 'ed25519') throw new UsageError(`unknown algorithm ${alg}: hmac-sha256 or ed25519`);
-	const text = generateKeyText(alg);
-	writeFileSync(file, text.secret, {mode: 0o600});
-	if (text.public) writeFileSync(`${file}.pub`, text.public);
-	console.log(`wrote ${file}${text.public ? ` and ${file}.pub` : ''}`);
-	return 0;
-}
-
-const stateOption = {state: {type: 'string'}} as const;
+/** Errors meant for the user, by name (their modules load only with the commands that throw them): printed without a stack trace, exit status 2. */
+const USER_ERRORS = new Set(['UsageError', 'TopologyError', 'KeyError', 'SetupError', 'IoError', 'StateDirError', 'ConditionError']);
 
 async function main(argv: string[]): Promise<number> {
-	const [command, ...rest] = argv;
-	switch (command) {
-		case 'decode':
-			return decode(rest);
-		case 'keygen':
-			return keygen(rest);
-		case 'wireshark': {
-			const {positionals, values} = args(rest, {dir: {type: 'string'}}, [1, 1]);
-			if (positionals[0] !== 'install') throw new UsageError(`wireshark: the only subcommand is install, got ${positionals[0]}`);
-			const {installDissector} = await import('./wireshark.js');
-			const to = installDissector(values.dir as string | undefined);
-			console.log(`installed ${to}: Wireshark and tshark decode option 0x1E as anyguard.* from their next start (tshark -Y anyguard -T fields -e anyguard.anycast)`);
-			return 0;
-		}
-		case 'up': {
-			const {positionals, values} = args(rest, {...stateOption, verbose: {type: 'boolean'}, 'no-host-link': {type: 'boolean'}, 'restart-delay': {type: 'string'}, 'host-route-metric': {type: 'string'}}, [0, 1]);
-			const number = (name: string, v: unknown) => {
-				const n = Number(v);
-				if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} takes a whole number, got ${String(v)}`);
-				return n;
-			};
-			await up(positionals[0] ?? DEFAULT_TOPOLOGY, {
-				...(values.state ? {stateRoot: values.state as string} : {}),
-				hostLink: !values['no-host-link'],
-				verbose: Boolean(values.verbose),
-				...(values['restart-delay'] ? {restartDelayMs: number('restart-delay', values['restart-delay'])} : {}),
-				...(values['host-route-metric'] ? {hostRouteMetric: number('host-route-metric', values['host-route-metric'])} : {}),
-			});
-			return 0;
-		}
-		case 'down': {
-			const {positionals, values} = args(rest, {...stateOption, verbose: {type: 'boolean'}}, [0, 1]);
-			await down(positionals[0] ?? DEFAULT_TOPOLOGY, {...(values.state ? {stateRoot: values.state as string} : {}), verbose: Boolean(values.verbose)});
-			return 0;
-		}
-		case 'status': {
-			const {positionals, values} = args(rest, {...stateOption, json: {type: 'boolean'}, watch: {type: 'boolean'}, topology: {type: 'string'}}, [0, 1]);
-			const {snapshot, render} = await import('./status.js');
-			const t = loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
-			const o = {...(positionals[0] ? {node: positionals[0]} : {}), ...(values.state ? {stateRoot: values.state as string} : {})};
-			if (o.node && !t.nodes.some((n) => n.name === o.node)) throw new UsageError(`no node named ${o.node} in ${t.file}`);
-			if (values.watch) {
-				// Refresh in place until interrupted.
-				for (;;) {
-					const snap = await snapshot(t, o);
-					process.stdout.write(`\x1b[H\x1b[2J${new Date().toISOString()}  (every 1 s; Ctrl-C to stop)\n\n${values.json ? JSON.stringify(snap) : render(snap, o)}\n`);
-					await new Promise((r) => setTimeout(r, 1000));
-				}
-			}
-			const snap = await snapshot(t, o);
-			console.log(values.json ? JSON.stringify(snap, null, 2) : render(snap, o));
-			return snap.every((s) => s.status) ? 0 : 1;
-		}
-		case 'capture': {
-			const {positionals, values} = args(rest, {...stateOption, topology: {type: 'string'}, w: {type: 'string', short: 'w'}, seconds: {type: 'string'}}, [1, 2]);
-			const t = loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
-			const [node, port] = positionals as [string, string | undefined];
-			if (!t.nodes.some((n) => n.name === node)) throw new UsageError(`no node named ${node} in ${t.file}`);
-			const {createWriteStream} = await import('node:fs');
-			const {streamCapture} = await import('../node/control.js');
-			const out = values.w ? createWriteStream(values.w as string) : process.stdout;
-			const abort = new AbortController();
-			for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => abort.abort());
-			out.on('error', () => abort.abort()); // the reader went away (tshark exited)
-			if (values.seconds) setTimeout(() => abort.abort(), Number(values.seconds) * 1000).unref();
-			await streamCapture(files.socket(stateDir(t, values.state as string | undefined), node), port, out, abort.signal);
-			if (values.w) await new Promise<void>((r) => out.end(() => r()));
-			return 0;
-		}
-		case 'trace': {
-			const {positionals, values} = args(rest, {...stateOption, topology: {type: 'string'}, from: {type: 'string'}, json: {type: 'boolean'}}, [0, 1]);
-			const t = loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
-			const {runTrace, renderTrace} = await import('./trace.js');
-			const r = await runTrace(t, {
-				...(positionals[0] ? {address: positionals[0]} : {}),
-				...(values.from ? {from: values.from as string} : {}),
-				...(values.state ? {stateRoot: values.state as string} : {}),
-			});
-			console.log(values.json ? JSON.stringify(r, null, 2) : renderTrace(r));
-			return r.answered ? 0 : 1;
-		}
-		case 'topology': {
-			const {values} = args(rest, {...stateOption, topology: {type: 'string'}, format: {type: 'string'}, o: {type: 'string', short: 'o'}}, [0, 0]);
-			const format = (values.format as string | undefined) ?? 'dot';
-			if (format !== 'dot' && format !== 'svg' && format !== 'png') throw new UsageError(`--format is dot, svg or png, not ${format}`);
-			const t = loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
-			const {topologyDot, renderDot} = await import('./topology.js');
-			const dot = await topologyDot(t, values.state as string | undefined);
-			const bytes = format === 'dot' ? Buffer.from(dot) : renderDot(dot, format);
-			if (values.o) writeFileSync(values.o as string, bytes);
-			else process.stdout.write(bytes);
-			return 0;
-		}
-		case 'attack': {
-			const {positionals, values} = args(rest, {...stateOption, topology: {type: 'string'}, count: {type: 'string'}, list: {type: 'boolean'}}, [0, 1]);
-			const {ATTACKS, held, isAttackKind} = await import('../roles/attacker.js');
-			if (values.list || positionals.length === 0) {
-				for (const [kind, spec] of Object.entries(ATTACKS) as Array<[string, AttackSpec]>)
-					console.log(`${kind.padEnd(24)} from ${spec.from.padEnd(10)} dropped by ${spec.droppedAt.padEnd(8)} (${spec.bound ? `${spec.reason}: ${spec.bound}` : spec.reason}): ${spec.summary}`);
-				return 0;
-			}
-			const kind = positionals[0]!;
-			if (!isAttackKind(kind)) throw new UsageError(`unknown attack ${kind}; anyguard attack --list shows them`);
-			const t = loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
-			const {runAttack} = await import('./attack.js');
-			const r = await runAttack(t, kind, {
-				...(values.count ? {count: Number(values.count)} : {}),
-				...(values.state ? {stateRoot: values.state as string} : {}),
-				log: (line) => console.log(`  ${line}`),
-			});
-			console.log(`${kind}: ${r.dropped} of ${r.sent} forged packets dropped at ${r.spec.droppedAt} (${r.spec.reason})`);
-			console.log(`victim: ${r.victim.transmitted} pings, ${r.victim.received} genuine replies, ${r.victim.duplicates} duplicates`);
-			return held(r.spec, r.sent, r.dropped) && r.victim.duplicates === 0 ? 0 : 1;
-		}
-		case 'demo': {
-			const {values} = args(rest, {...stateOption, topology: {type: 'string'}}, [0, 0]);
-			const {runDemo} = await import('./demo.js');
-			const t = loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
-			return (await runDemo(t, values.state ? {stateRoot: values.state as string} : {})) ? 0 : 1;
-		}
-		case 'probe': {
-			const {positionals, values} = args(rest, {interval: {type: 'string'}, count: {type: 'string'}, timeout: {type: 'string'}}, [1, 1]);
-			const {runProbe} = await import('./probe.js');
-			await runProbe({address: positionals[0]!, intervalMs: Number(values.interval ?? 20), count: Number(values.count ?? 100), timeoutMs: Number(values.timeout ?? 1000)});
-			return 0;
-		}
-		case 'stop-node':
-		case 'start-node': {
-			const {positionals, values} = args(rest, {...stateOption, topology: {type: 'string'}}, [1, 1]);
-			const t = loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY);
-			const name = positionals[0]!;
-			if (!t.nodes.some((n) => n.name === name)) throw new UsageError(`no node named ${name} in ${t.file}`);
-			const dir = stateDir(t, values.state as string | undefined);
-			if (!existsSync(dir)) throw new UsageError(`no running network in ${dir}: run anyguard up first`);
-			if (command === 'stop-node') {
-				writeFileSync(files.stop(dir, name), `${new Date().toISOString()}\n`);
-				const pid = Number(readFileSync(files.pid(dir, name), 'utf8').trim());
-				if (pid > 0) process.kill(pid, 'SIGTERM');
-				console.log(`stopped ${name} (pid ${pid}); anyguard start-node ${name} starts it again`);
-			} else {
-				rmSync(files.stop(dir, name), {force: true});
-				console.log(`${name} will be started by its supervisor`);
-			}
-			return 0;
-		}
-		case 'node': {
-			const {positionals, values} = args(rest, {...stateOption, topology: {type: 'string'}, level: {type: 'string'}}, [1, 1]);
-			const {runNode} = await import('./node.js');
-			await runNode({
-				node: positionals[0]!,
-				topology: (values.topology as string | undefined) ?? DEFAULT_TOPOLOGY,
-				state: (values.state as string | undefined) ?? stateDir(loadTopology((values.topology as string | undefined) ?? DEFAULT_TOPOLOGY)),
-				...(values.level ? {level: values.level as string} : {}),
-			});
-			return -1; // keeps running
-		}
-		case 'supervise': {
-			const {positionals, values} = args(rest, {...stateOption, topology: {type: 'string'}, 'restart-delay': {type: 'string'}}, [1, 1]);
-			const {runSupervisor} = await import('./supervise.js');
-			runSupervisor({
-				node: positionals[0]!,
-				topology: (values.topology as string | undefined) ?? DEFAULT_TOPOLOGY,
-				state: values.state as string,
-				restartDelayMs: Number(values['restart-delay'] ?? 1000),
-			});
-			return -1;
-		}
-		case undefined:
-		case 'help':
-		case '--help':
-		case '-h':
-			process.stdout.write(USAGE);
-			return 0;
-		default:
-			throw new UsageError(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+	const [name, ...rest] = argv;
+	if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+		const about = rest[0] && COMMANDS.find((c) => c.name === rest[0]);
+		process.stdout.write(about ? usage(about) : overview(COMMANDS));
+		return 0;
 	}
+	const command = COMMANDS.find((c) => c.name === name);
+	if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}\n\n${overview(COMMANDS)}`);
+	const args = parse(command, rest);
+	if (args.flag('help')) {
+		process.stdout.write(usage(command));
+		return 0;
+	}
+	return command.run(args);
 }
 
 main(process.argv.slice(2)).then(
@@ -322,7 +29,7 @@ main(process.argv.slice(2)).then(
 		if (code >= 0) process.exitCode = code;
 	},
 	(error: unknown) => {
-		if (error instanceof UsageError || error instanceof TopologyError || error instanceof KeyError || error instanceof SetupError || error instanceof IoError || error instanceof StateDirError) {
+		if (error instanceof Error && USER_ERRORS.has(error.name)) {
 			process.stderr.write(`anyguard: ${error.message}\n`);
 			process.exitCode = 2;
 		} else {

@@ -3,12 +3,14 @@
 // read from the running network when it is up, else from the same topology
 // converged in memory.
 import {spawnSync} from 'node:child_process';
+import {MemNet} from '../assembly/memnet.js';
 import type {Topology} from '../config/topology.js';
-import {queryStatus} from '../node/control.js';
-import {MemNet} from '../node/memnet.js';
 import {files, stateDir} from '../netns/names.js';
-import {formatAddr, parseAddr} from '../util/addr.js';
 import {hostLinkAddresses} from '../netns/setup.js';
+import {queryStatus} from '../ops/control.js';
+import {routeLink} from '../ops/status.js';
+import {prefixContains} from '../route/prefix.js';
+import {parseAddr, parsePrefix} from '../util/addr.js';
 
 const STYLE: Record<string, string> = {
 	client: 'shape=box, style="rounded,filled", fillcolor="#cfe8ff"',
@@ -21,15 +23,18 @@ const STYLE: Record<string, string> = {
 
 /** The nodes a packet for S crosses from `from`, hop by hop: live from the control sockets, or in memory. */
 export async function pathToS(t: Topology, from: string, S: string, stateRoot?: string): Promise<{path: string[]; live: boolean}> {
-	const key = `${formatAddr(parseAddr(S))}/128`;
+	const s128 = parseAddr(S);
 	try {
 		const path = [from];
 		const state = stateDir(t, stateRoot);
 		for (let i = 0; i < 16; i++) {
 			const s = await queryStatus(files.socket(state, path.at(-1)!), 500);
-			const r = s.routes.find((x) => x.selected && x.prefix === key);
-			if (!r || r.via === 'local') break;
-			const link = r.via.startsWith('via ') ? r.via.split('%')[1]! : r.via.slice('direct '.length);
+			const r = s.routes.find((x) => {
+				const p = parsePrefix(x.prefix);
+				return x.selected && p.len === 128 && prefixContains(p.addr, 128, s128);
+			});
+			const link = r ? routeLink(r) : null;
+			if (!link) break;
 			path.push(link);
 		}
 		return {path, live: true};

@@ -134,6 +134,8 @@ const linkSchema = z.strictObject({
 	 * on the link's control channel are not counted against it.
 	 */
 	police: rate.extend({at: name.optional()}).optional(),
+	/** BFD on the link (RFC 5880): routes through a neighbour are used while its session is Up. Default true; false leaves route exchange alone to notice a silent failure. */
+	bfd: z.boolean().default(true),
 });
 
 const topologySchema = z.strictObject({

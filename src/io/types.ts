@@ -79,6 +79,16 @@ export interface UdpEndpoint {
 	port: number;
 }
 
+/**
+ * A capture point on a node's ports (the pcap tap of `anyguard capture`,
+ * src/ops/capture.ts): whoever moves packets tests `active` and, only while
+ * it holds, hands each packet to `record`.
+ */
+export interface PortTap {
+	readonly active: boolean;
+	record(port: string, dir: 'in' | 'out', buf: Uint8Array, off: number, len: number): void;
+}
+
 export interface UdpLink extends PacketPort {
 	readonly kind: 'udp';
 	readonly local: Readonly<Required<UdpEndpoint>>;

@@ -1,8 +1,11 @@
 // Names and numbers the setup (`anyguard up`) and the role processes
 // (`anyguard node`) must agree on. Everything derives from the topology.
 import {join} from 'node:path';
-import {ALG_BY_NAME, identifierLength} from '../anycast/option.js';
+import {fileURLToPath} from 'node:url';
 import type {Topology, TopologyLink} from '../config/topology.js';
+
+/** The patent's Fig. 1, what `anyguard up` and every network command use when given no topology. */
+export const DEFAULT_TOPOLOGY = fileURLToPath(new URL('../../netns/topologies/default.json', import.meta.url));
 
 /** UDP port of the underlay: one inner IPv6 packet per datagram, both ends. */
 export const LINK_PORT = 6464;
@@ -64,16 +67,3 @@ export const files = {
 	/** The absolute path of the topology the network was brought up with. */
 	topology: (dir: string) => join(dir, 'topology.path'),
 };
-
-/**
- * TUN MTU of a node: the link MTU, less the largest stamp it adds for a
- * server, so the kernel's responses still fit the link once stamped
- * (docs/protocol.md §8).
- */
-export function tunMtu(t: Topology, node: string): number {
-	const spec = t.nodes.find((n) => n.name === node)!;
-	const linkMtu = Math.min(...t.links.filter((l) => l.a === node || l.b === node).map((l) => l.mtu));
-	if (spec.role !== 'server') return linkMtu;
-	const stamp = Math.max(0, ...(spec.groups ?? []).map((g) => 2 + 2 + identifierLength(ALG_BY_NAME[t.groups.find((x) => x.name === g)!.alg])));
-	return linkMtu - ((stamp + 7) & ~7);
-}

@@ -7,16 +7,17 @@ import {existsSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync} 
 import {privateDir, trustedDir} from '../util/statedir.js';
 import {join, resolve} from 'node:path';
 import {fileURLToPath} from 'node:url';
-import {queryStatus} from '../node/control.js';
-import type {NodeStatus} from '../node/status.js';
 import {KeyError, deriveClientKey, loadHmacKey} from '../anycast/keys.js';
+import {nodeGroups} from '../assembly/keys.js';
+import {hostMtu} from '../assembly/links.js';
 import {TopologyError, keyPath, loadTopology} from '../config/topology.js';
-import {buildStack} from '../node/stack.js';
-import {SimClock} from '../util/clock.js';
 import type {Topology, TopologyNode} from '../config/topology.js';
-import {formatAddr, parseAddr, parsePrefix} from '../util/addr.js';
+import {queryStatus} from '../ops/control.js';
+import type {NodeStatus} from '../ops/status.js';
 import {prefixContains} from '../route/prefix.js';
-import {HOST_LINK_IFNAME, TUN_NAME, UNDERLAY_OVERHEAD, files, hostVeth, linkIfname, namespace, stateDir, tunMtu, underlayAddress} from './names.js';
+import {formatAddr, parseAddr, parsePrefix} from '../util/addr.js';
+import type {Addr} from '../util/addr.js';
+import {HOST_LINK_IFNAME, TUN_NAME, UNDERLAY_OVERHEAD, files, hostVeth, linkIfname, namespace, stateDir, underlayAddress} from './names.js';
 
 export class SetupError extends Error {
 	override readonly name = 'SetupError';
@@ -162,7 +163,7 @@ export async function up(topologyFile: string, options: UpOptions = {}): Promise
 		for (const n of t.nodes) {
 			const ns = namespace(t, n.name);
 			run(progress, ['ip', '-n', ns, 'tuntap', 'add', 'dev', TUN_NAME, 'mode', 'tun']);
-			run(progress, ['ip', '-n', ns, 'link', 'set', 'dev', TUN_NAME, 'addrgenmode', 'none', 'mtu', String(tunMtu(t, n.name)), 'up']);
+			run(progress, ['ip', '-n', ns, 'link', 'set', 'dev', TUN_NAME, 'addrgenmode', 'none', 'mtu', String(hostMtu(t, n.name)), 'up']);
 			if (!n.host) continue;
 			for (const addr of [n.host.address, ...anycastAddresses(t, n)]) run(progress, ['ip', '-n', ns, 'addr', 'add', `${addr}/128`, 'dev', TUN_NAME, 'nodad']);
 			// Everything the host sends goes to its node; its node decides.
@@ -204,12 +205,12 @@ export async function up(topologyFile: string, options: UpOptions = {}): Promise
  * Loads every node's keys as its role process will, before anything is made:
  * a bad key file stops `up` with an error naming the topology, the field
  * that names the key file, the file and what is wrong with it, and leaves the
- * machine as it was. Building a stack starts nothing (no timers, no I/O).
+ * machine as it was. Only the keys are loaded; no node is built.
  */
 export function checkKeys(t: Topology): void {
 	for (const n of t.nodes) {
 		try {
-			buildStack(t, n.name, {clock: new SimClock(), wallNow: () => 0, healthCheck: () => undefined});
+			nodeGroups(t, n);
 		} catch (error) {
 			if (!(error instanceof KeyError)) throw error;
 			const at = t.groups.findIndex((g) => (g.key && keyPath(t, g.key) === error.file) || (g.publicKey && keyPath(t, g.publicKey) === error.file));
@@ -294,7 +295,7 @@ function startSupervisor(t: Topology, topologyPath: string, node: string, state:
 
 /** Routing has converged when every node has a selected route to every host address and anycast address. */
 async function waitConverged(t: Topology, state: string, timeoutMs: number, progress: Progress): Promise<void> {
-	const targets = [...t.nodes.flatMap((n) => (n.host ? [`${formatAddr(parseAddr(n.host.address))}/128`] : [])), ...t.groups.map((g) => `${formatAddr(parseAddr(g.anycast))}/128`)];
+	const targets = [...t.nodes.flatMap((n) => (n.host ? [n.host.address] : [])), ...t.groups.map((g) => g.anycast)].map((a) => ({text: formatAddr(parseAddr(a)), addr: parseAddr(a)}));
 	const deadline = Date.now() + timeoutMs;
 	let missing: string[] = [];
 	let last = '';
@@ -308,8 +309,8 @@ async function waitConverged(t: Topology, state: string, timeoutMs: number, prog
 				missing.push(`${n.name}: not answering`);
 				continue;
 			}
-			const have = new Set(s.routes.filter((r) => r.selected).map((r) => r.prefix));
-			const lacking = targets.filter((p) => !have.has(p) && !coveredBy(p, [...have]));
+			const selected = s.routes.filter((r) => r.selected).map((r) => parsePrefix(r.prefix));
+			const lacking = targets.filter((x) => !routed(x.addr, selected)).map((x) => x.text);
 			if (lacking.length > 0) missing.push(`${n.name}: no route to ${lacking.join(', ')}`);
 		}
 		const line = `${t.nodes.length - missing.length}/${t.nodes.length} nodes converged`;
@@ -321,13 +322,9 @@ async function waitConverged(t: Topology, state: string, timeoutMs: number, prog
 	throw new SetupError('not-converged', `routing did not converge in ${timeoutMs} ms:\n  ${missing.join('\n  ')}`);
 }
 
-/** Whether a /128 is inside one of the selected prefixes (hosts behind a /64, say). */
-function coveredBy(target: string, prefixes: string[]): boolean {
-	const {addr} = parsePrefix(target);
-	return prefixes.some((p) => {
-		const {addr: pa, len} = parsePrefix(p);
-		return len < 128 && prefixContains(pa, len, addr);
-	});
+/** Whether one of the selected prefixes holds `addr`: its /128, or a prefix it is inside (hosts behind a /64, say). */
+function routed(addr: Addr, prefixes: Array<{addr: Addr; len: number}>): boolean {
+	return prefixes.some((p) => prefixContains(p.addr, p.len, addr));
 }
 
 function readPid(file: string): number | undefined {

@@ -1,12 +1,14 @@
-// In-memory ports for tests that run without root: a MemoryDevice stands in
+// In-memory ports (test-only: no part of the program uses them; the in-memory
+// network, src/assembly/memnet.ts, wires its links directly). For tests that
+// run without root: a MemoryDevice stands in
 // for a TUN device (the test plays the kernel: it injects inbound packets and
 // reads what was sent), and memoryLinkPair() gives the two ends of a link with
 // optional loss and delay. They keep the native ports' contract: batches over
 // one reused receive area, drops counted, close() idempotent. Everything is
 // deterministic: no randomness, and time only moves with the Clock given.
-import type {Clock, TimerHandle} from '../util/clock.js';
-import {IoError, emptyStats} from './types.js';
-import type {IoErrorCode, PacketPort, PortStats, ReceiveHandler, TunDevice, UdpEndpoint, UdpLink} from './types.js';
+import type {Clock, TimerHandle} from '../../src/util/clock.js';
+import {IoError, emptyStats} from '../../src/io/types.js';
+import type {IoErrorCode, PacketPort, PortStats, ReceiveHandler, TunDevice, UdpEndpoint, UdpLink} from '../../src/io/types.js';
 
 export interface MemoryPortOptions {
 	name?: string;

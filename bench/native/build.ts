@@ -1,0 +1,20 @@
+// The benchmark-only C tools of bench/native/, compiled on demand (never on
+// npm install): `tool('agio_bench')` builds build/bench/agio_bench from
+// bench/native/agio_bench.c when it is missing or older than its source, and
+// returns its path.
+import {spawnSync} from 'node:child_process';
+import {existsSync, mkdirSync, statSync} from 'node:fs';
+import {fileURLToPath} from 'node:url';
+
+const OUT = fileURLToPath(new URL('../../build/bench/', import.meta.url));
+
+export function tool(name: 'agio_bench'): string {
+	const src = fileURLToPath(new URL(`${name}.c`, import.meta.url));
+	const bin = `${OUT}${name}`;
+	if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(src).mtimeMs) return bin;
+	mkdirSync(OUT, {recursive: true});
+	const cc = process.env.CC ?? 'cc';
+	const r = spawnSync(cc, ['-std=gnu11', '-O2', '-Wall', '-Wextra', '-o', bin, src], {encoding: 'utf8'});
+	if (r.status !== 0) throw new Error(`bench/native: ${cc} ${name}.c failed: ${r.error?.message ?? ''}${r.stderr}`);
+	return bin;
+}
