@@ -16,9 +16,12 @@
 //            the same sink counts on b's address.
 //   relay    a JS process moving each datagram from one UdpLink to the
 //            other with no pipeline at all: what the I/O alone allows.
+//   C relay  bench/native/c_relay.c in r between the same two links, a
+//            static route to b: a userspace forwarder in C with the addon's
+//            batching and GSO (the fair baseline of a userspace router).
 //
-// Each figure is the sink's rate, median of ROUNDS rounds, kernel, ours and
-// relay alternating. The sender is pinned to cpu 1 and the forwarder to cpu 0;
+// Each figure is the sink's rate, median of ROUNDS rounds, kernel, ours,
+// relay and C relay alternating. The sender is pinned to cpu 1 and the forwarder to cpu 0;
 // the sink is placed by the scheduler. Run as a script with `child ...` it is
 // the JS side in r. ANYGUARD_BENCH_PROFILE=DIR writes a --cpu-prof of each
 // `ours` round there.
@@ -40,6 +43,7 @@ import {createInterface} from 'node:readline';
 import {fileURLToPath} from 'node:url';
 import {codeKind, load} from './code.js';
 import {withRatio} from './lib.js';
+import {tool} from './native/build.js';
 import type {Bench, Result} from './lib.js';
 import {Procs, TOOL, k, median, sleep} from './proc.js';
 import type {Json} from './proc.js';
@@ -232,13 +236,34 @@ export const run: Bench = async () => {
 			return {sink: s, js, sent};
 		};
 
+		const cRelayArgs = [
+			'--link', names.linkIfname('a'), names.underlayAddress(t, linkAR, 'r'), names.underlayAddress(t, linkAR, 'a'), port,
+			'--link', names.linkIfname('b'), names.underlayAddress(t, linkRB, 'r'), names.underlayAddress(t, linkRB, 'b'), port,
+			'--route', `${ADDR.b}/128`, names.linkIfname('b'),
+		];
+		const cRound = async (): Promise<{sink: Json; sent: number}> => {
+			const fwd = procs.start(ns('r'), [tool('c_relay'), ...cRelayArgs], 0);
+			await fwd.line('ready');
+			const sink = procs.start(ns('b'), [TOOL, 'udp-sink', bEnd, port, String(SECONDS), String(WARM)], -1);
+			await sink.line('ready');
+			const blast = procs.start(ns('a'), [TOOL, 'udp-blast-hex', aEnd, port, rEndA, port, blastFor, hex], 1);
+			await sleep(100);
+			sink.go();
+			const out = await sink.result();
+			const sent = Number((await blast.result()).pps);
+			fwd.kill();
+			await fwd.exited();
+			return {sink: out, sent};
+		};
 		const kRounds: Json[] = [];
 		const oRounds: Array<{sink: Json; js: Json; sent: number}> = [];
 		const rRounds: Array<{sink: Json; js: Json; sent: number}> = [];
+		const cRounds: Array<{sink: Json; sent: number}> = [];
 		for (let i = 0; i < ROUNDS; i++) {
 			kRounds.push(await kernelRound());
 			oRounds.push(await jsRound('node'));
 			rRounds.push(await jsRound('relay'));
+			cRounds.push(await cRound());
 		}
 		const pick = <T extends {sink: Json}>(rounds: T[]) => [...rounds].sort((x, y) => Number(x.sink.pps) - Number(y.sink.pps))[rounds.length >> 1]!;
 		const kernelR: Result = {
@@ -262,7 +287,20 @@ export const run: Bench = async () => {
 			goal: '>= 1e5',
 			note: `one router process (${codeKind()}) between two UDP links, counted at the sink; rounds ${oRounds.map((r) => k(r.sink.pps)).join(', ')}; median round: rx ${k(ours.js.rxPps)}/s in batches of ${Number(ours.js.rxBatch).toFixed(1)}, tx batch ${Number(ours.js.txBatch).toFixed(1)}, ${ours.js.kernelDrops} socket-buffer drops, ${ours.js.drops} pipeline drops; CPU ${cpuShare(ours.js)}; sender ${k(ours.sent)}/s`,
 		};
-		results.push(kernelR, withRatio(oursR, kernelR), withRatio(relayR, kernelR), withRatio({name: 'node.forward.vs_relay', value: oursR.value, unit: 'packets/s', note: "node.forward.pps against the bare JS relay: the ratio is the pipeline's share of the cost"}, relayR));
+		const cRelayR: Result = {
+			name: 'node.forward.c_relay.pps',
+			value: median(cRounds.map((r) => Number(r.sink.pps))),
+			unit: 'packets/s',
+			note: `bench/native/c_relay.c in r: recvmmsg 64, sendmmsg with GSO, a static route, no pipeline; rounds ${cRounds.map((r) => k(r.sink.pps)).join(', ')}; sender ${k(median(cRounds.map((r) => r.sent)))}/s`,
+		};
+		results.push(
+			kernelR,
+			withRatio(oursR, kernelR),
+			withRatio(relayR, kernelR),
+			withRatio(cRelayR, kernelR),
+			withRatio({name: 'node.forward.vs_relay', value: oursR.value, unit: 'packets/s', note: "node.forward.pps against the bare JS relay: the ratio is the pipeline's share of the cost"}, relayR),
+			withRatio({name: 'node.forward.vs_c_relay', value: oursR.value, unit: 'packets/s', note: 'node.forward.pps against the C forwarder with the same batching'}, cRelayR),
+		);
 	} finally {
 		procs.killAll();
 		await sleep(50);

@@ -7,7 +7,11 @@ export interface Result {
 	baseline?: {name: string; value: number};
 	/** value / baseline.value */
 	ratio?: number;
-	/** A goal from an issue, for the table: `>= 5e6` or `<= 3`. */
+	/**
+	 * A goal from an issue, for the table: clauses joined by ` and `, each
+	 * `<op> <number>` on the value (`>= 5e6`, `<= 3`) or `ratio <op> <number>`
+	 * on value / baseline (`ratio <= 2`: at most twice the baseline of the same run).
+	 */
 	goal?: string;
 	note?: string;
 }
@@ -31,4 +35,20 @@ export function rate(fn: () => void, ms = 1000, batch = 10_000): number {
 
 export function withRatio(result: Result, baseline: Result): Result {
 	return {...result, baseline: {name: baseline.name, value: baseline.value}, ratio: result.value / baseline.value};
+}
+
+/** Whether `result` meets its goal (undefined without one). A ratio clause without a baseline is not met. */
+export function meetsGoal(result: Result): boolean | undefined {
+	if (!result.goal) return undefined;
+	return result.goal.split(' and ').every((clause) => {
+		const words = clause.trim().split(/\s+/);
+		const onRatio = words[0] === 'ratio';
+		const [op, raw] = (onRatio ? words.slice(1) : words) as [string, string];
+		const value = onRatio ? result.ratio : result.value;
+		if (value === undefined || !Number.isFinite(value)) return false;
+		const goal = Number(raw);
+		if (op === '>=') return value >= goal;
+		if (op === '<=') return value <= goal;
+		throw new Error(`${result.name}: goal ${JSON.stringify(result.goal)} is not '<op> <number>' clauses`);
+	});
 }

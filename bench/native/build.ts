@@ -1,6 +1,6 @@
 // The benchmark-only C tools of bench/native/, compiled on demand (never on
-// npm install): `tool('agio_bench')` builds build/bench/agio_bench from
-// bench/native/agio_bench.c when it is missing or older than its source, and
+// npm install): `tool('c_relay')` builds build/bench/c_relay from
+// bench/native/c_relay.c when it is missing or older than its source, and
 // returns its path.
 import {spawnSync} from 'node:child_process';
 import {existsSync, mkdirSync, statSync} from 'node:fs';
@@ -8,7 +8,7 @@ import {fileURLToPath} from 'node:url';
 
 const OUT = fileURLToPath(new URL('../../build/bench/', import.meta.url));
 
-export function tool(name: 'agio_bench'): string {
+export function tool(name: 'agio_bench' | 'c_relay' | 'c_send'): string {
 	const src = fileURLToPath(new URL(`${name}.c`, import.meta.url));
 	const bin = `${OUT}${name}`;
 	if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(src).mtimeMs) return bin;

@@ -2,6 +2,8 @@
 // binds the stamp to S, both addresses, the upper layer and the time, so a
 // stamped response cannot be moved to another client, group or time.
 import {createHmac, sign as edSign, verify as edVerify} from 'node:crypto';
+import {HMAC_ARG, loadNative} from '../io/native.js';
+import type {NativeHmacKey, NativeModule} from '../io/native.js';
 import {setU32} from '../wire/bytes.js';
 import {IPV6} from '../wire/ipv6.js';
 import type {PacketInfo} from '../wire/packet.js';
@@ -87,6 +89,105 @@ function hmacTag(key: Buffer, info: PacketInfo, dataOff: number, scratch: Uint8A
 	return createHmac('sha256', key).update(scratch.subarray(0, len)).digest();
 }
 
+// ---- HMAC-SHA256: the addon's, or node:crypto's ------------------------------
+
+/**
+ * Where HMAC-SHA256 tags are computed: 'native' is the addon
+ * (src/io/native/hmac.c: OpenSSL's SHA-256 from Node's own binary, the key's
+ * pads precomputed, the pieces hashed where they lie in the packet); 'js' is
+ * node:crypto over a signing input assembled in `scratch`. Both compute the
+ * same tag (test/anycast/auth.test.ts runs the same vectors through each).
+ */
+export type HmacBackend = 'native' | 'js';
+
+type HmacKeyClass = NonNullable<NativeModule['HmacKey']>;
+
+function nativeHmacClass(): {cls?: HmacKeyClass; why?: string} {
+	try {
+		const m = loadNative();
+		return m.HmacKey ? {cls: m.HmacKey} : {why: m.hmacUnavailable ?? 'the addon has no HmacKey (rebuild it)'};
+	} catch (error) {
+		return {why: (error as Error).message};
+	}
+}
+
+const nativeClass = nativeHmacClass();
+let backend: HmacBackend = nativeClass.cls && process.env.ANYGUARD_HMAC !== 'js' ? 'native' : 'js';
+const nativeKeys = new WeakMap<Uint8Array, NativeHmacKey>();
+
+/** The backend in use: native when the addon has HmacKey, unless ANYGUARD_HMAC=js. */
+export function hmacBackend(): HmacBackend {
+	return backend;
+}
+
+/** Why the native backend is not available (undefined when it is). */
+export function nativeHmacUnavailable(): string | undefined {
+	return nativeClass.cls ? undefined : nativeClass.why;
+}
+
+/** Selects the backend (tests and benchmarks). Throws when 'native' is asked for and the addon lacks it. */
+export function setHmacBackend(next: HmacBackend): void {
+	if (next === 'native' && !nativeClass.cls) throw new Error(`native HMAC unavailable: ${nativeClass.why}`);
+	backend = next;
+}
+
+let lastKey: Uint8Array | undefined;
+let lastNative: NativeHmacKey | undefined;
+
+/** The key prepared in the addon, once per key (a node mostly uses one: it is remembered apart). */
+export function nativeHmacKey(key: Uint8Array): NativeHmacKey {
+	if (key === lastKey) return lastNative!;
+	let k = nativeKeys.get(key);
+	if (!k) {
+		k = new nativeClass.cls!(key, CONTEXT);
+		nativeKeys.set(key, k);
+	}
+	lastKey = key;
+	lastNative = k;
+	return k;
+}
+
+/**
+ * The stamp of the usual response in one native call: `out` holds the new
+ * Destination Options header (at `h`, `hdrLen` bytes) with the option's fixed
+ * part written; the call copies the headers before it and the upper layer of
+ * the packet in `info` around it and writes the tag. The caller then fixes
+ * the Payload Length and the Next Header that names the new header (neither
+ * is signed). Returns false when `keys` hold no HMAC key.
+ */
+export function stampHmacNative(keys: KeyMaterial, info: PacketInfo, out: Uint8Array, h: number, hdrLen: number): boolean {
+	const key = hmacKeyFor(keys, info);
+	if (!key) return false;
+	const k = nativeHmacKey(key);
+	const a = k.args;
+	const upperLen = info.end - info.upperOff;
+	a[HMAC_ARG.data] = h + 4;
+	a[HMAC_ARG.src] = IPV6.src;
+	a[HMAC_ARG.dst] = IPV6.dst; // the delivered destination (docs/protocol.md §3)
+	a[HMAC_ARG.proto] = info.upperProto;
+	a[HMAC_ARG.upper] = h + hdrLen;
+	a[HMAC_ARG.upperLen] = upperLen;
+	a[HMAC_ARG.tagLen] = TAG_LEN[Alg.HmacSha256];
+	a[HMAC_ARG.stampSrc] = info.off;
+	a[HMAC_ARG.stampHead] = h;
+	a[HMAC_ARG.stampUpper] = info.upperOff;
+	a[HMAC_ARG.stampUpperLen] = upperLen;
+	a[HMAC_ARG.stampOutUpper] = h + hdrLen;
+	return k.stamp(out, info.buf);
+}
+
+/** Writes the pieces of the signing input of the identifier at `dataOff` into slot `i` of `args`. */
+export function hmacArgs(args: Uint32Array, i: number, info: PacketInfo, dataOff: number): void {
+	const a = i * HMAC_ARG.count;
+	args[a + HMAC_ARG.data] = dataOff;
+	args[a + HMAC_ARG.src] = info.off + IPV6.src;
+	args[a + HMAC_ARG.dst] = info.off + IPV6.dst;
+	args[a + HMAC_ARG.proto] = info.upperProto;
+	args[a + HMAC_ARG.upper] = info.upperOff;
+	args[a + HMAC_ARG.upperLen] = info.upperLen;
+	args[a + HMAC_ARG.tagLen] = TAG_LEN[Alg.HmacSha256];
+}
+
 /** Compares without an early exit, so timing does not reveal how much of a forged tag was right. */
 function equalConstantTime(a: Uint8Array, b: Uint8Array, len: number): boolean {
 	let diff = 0;
@@ -108,6 +209,11 @@ export function writeTag(alg: AlgId, keys: KeyMaterial, info: PacketInfo, dataOf
 		case Alg.HmacSha256: {
 			const key = hmacKeyFor(keys, info);
 			if (!key) return false;
+			if (backend === 'native') {
+				const k = nativeHmacKey(key);
+				hmacArgs(k.args, 0, info, dataOff);
+				return k.sign(buf);
+			}
 			const mac = hmacTag(key, info, dataOff, scratch);
 			for (let i = 0; i < TAG_LEN[Alg.HmacSha256]; i++) buf[tagOff + i] = mac[i]!;
 			return true;
@@ -134,6 +240,11 @@ export function checkTag(alg: AlgId, keys: KeyMaterial, info: PacketInfo, dataOf
 		case Alg.HmacSha256: {
 			const key = hmacKeyFor(keys, info);
 			if (!key) return 'no-key';
+			if (backend === 'native') {
+				const k = nativeHmacKey(key);
+				hmacArgs(k.args, 0, info, dataOff);
+				return k.verify(buf) ? 'ok' : 'bad';
+			}
 			const mac = hmacTag(key, info, dataOff, scratch);
 			return equalConstantTime(mac, buf.subarray(tagOff), TAG_LEN[Alg.HmacSha256]) ? 'ok' : 'bad';
 		}

@@ -7,9 +7,9 @@ import {finalDestOptsIndex, insertDestOption} from '../wire/destopts.js';
 import {setU16} from '../wire/bytes.js';
 import {Opt} from '../wire/options.js';
 import {PacketInfo, parsePacket} from '../wire/packet.js';
-import {INPUT_MAX, checkTag, writeTag} from './auth.js';
+import {INPUT_MAX, checkTag, hmacBackend, stampHmacNative, writeTag} from './auth.js';
 import type {Group, Groups} from './group.js';
-import {ID, ID_ALIGN, ID_OPTION_TYPE, checkIdentifier, identifierLength, identifierTimestamp, writeIdentifierFixed} from './option.js';
+import {Alg, ID, ID_ALIGN, ID_OPTION_TYPE, checkIdentifier, identifierLength, identifierTimestamp, writeIdentifierFixed} from './option.js';
 import type {IdentifierFault} from './option.js';
 import type {ReplayCache} from './replay.js';
 
@@ -55,6 +55,12 @@ export function locateIdentifier(info: PacketInfo): Located {
 	return checkIdentifier(buf, found, foundLen) ?? found;
 }
 
+/** Copies `len` bytes; below a few hundred bytes a loop beats `set` on a fresh subarray. */
+function copyBytes(src: Uint8Array, from: number, dst: Uint8Array, to: number, len: number): void {
+	if (len > 512) return dst.set(src.subarray(from, from + len), to);
+	for (let i = 0; i < len; i++) dst[to + i] = src[from + i]!;
+}
+
 /** Scratch for signing inputs; one per process is enough, the pipeline is synchronous. */
 const scratch = new Uint8Array(INPUT_MAX);
 const stampInfo = new PacketInfo();
@@ -79,13 +85,26 @@ export function stamp(info: PacketInfo, group: Group, nowMs: number, out?: Uint8
 		const total = info.end - info.off + hdrLen;
 		if (total - IPV6_HEADER_LEN > 0xffff) return null;
 		bytes = out ? (out.length >= total ? out.subarray(0, total) : new Uint8Array(total)) : new Uint8Array(total);
-		bytes.set(buf.subarray(info.off, info.upperOff), 0);
+		if (group.alg === Alg.HmacSha256 && hmacBackend() === 'native') {
+			// The addon copies the rest around the new header and signs, in one call.
+			bytes[h] = info.upperProto;
+			bytes[h + 1] = hdrLen / 8 - 1;
+			bytes[h + 2] = ID_OPTION_TYPE;
+			bytes[h + 3] = dataLen;
+			writeIdentifierFixed(bytes, h + 4, group.alg, group.keyId, group.anycast, Math.floor(nowMs));
+			if (!stampHmacNative(group.keys, info, bytes, h, hdrLen)) return null;
+			setU16(bytes, IPV6.payloadLength, total - IPV6_HEADER_LEN);
+			bytes[info.nextHeaderOffset(info.extCount) - info.off] = Proto.DestOpts;
+			return bytes;
+		}
+		// Plain copies: a response is short, and a subarray per copy would cost more than the bytes.
+		copyBytes(buf, info.off, bytes, 0, h);
 		bytes[h] = info.upperProto;
 		bytes[h + 1] = hdrLen / 8 - 1;
 		bytes[h + 2] = ID_OPTION_TYPE;
 		bytes[h + 3] = dataLen;
 		writeIdentifierFixed(bytes, h + 4, group.alg, group.keyId, group.anycast, Math.floor(nowMs));
-		bytes.set(buf.subarray(info.upperOff, info.end), h + hdrLen);
+		copyBytes(buf, info.upperOff, bytes, h + hdrLen, info.end - info.upperOff);
 		setU16(bytes, IPV6.payloadLength, total - IPV6_HEADER_LEN);
 		bytes[info.nextHeaderOffset(info.extCount) - info.off] = Proto.DestOpts;
 		parsePacket(bytes, stampInfo);
@@ -141,17 +160,18 @@ export function verify(info: PacketInfo, at: number, policy: VerifyPolicy, nowMs
 	const timestamp = identifierTimestamp(buf, at);
 	const age = nowMs - timestamp;
 	if (age > policy.windowMs || age < -policy.windowMs) return 'id-stale';
-	const tag = buf.subarray(at + ID.tag, at + identifierLength(group.alg));
-	if (policy.replay && tag.length > 0) {
-		if (policy.replay.has(tag, nowMs)) return 'id-replayed';
+	// The tag as a view only for the replay cache: a boundary router has none, and a view costs an allocation.
+	const tag = policy.replay && group.alg !== Alg.None ? buf.subarray(at + ID.tag, at + identifierLength(group.alg)) : null;
+	if (tag) {
+		if (policy.replay!.has(tag, nowMs)) return 'id-replayed';
 		// The cache gave up entries still in the window: stamps as old as those are refused as stale.
-		if (timestamp <= policy.replay.floor) return 'id-stale';
+		if (timestamp <= policy.replay!.floor) return 'id-stale';
 	}
 	const result = checkTag(group.alg, group.keys, info, at, scratch);
 	if (result !== 'ok') return result === 'no-key' ? 'id-bad-key' : 'id-bad-tag';
 	// A genuine stamp the caller still refuses (an answer nobody asked for) is not remembered.
 	const refused = admit?.();
 	if (refused) return refused;
-	if (policy.replay && tag.length > 0) policy.replay.add(tag, timestamp, nowMs);
+	if (tag) policy.replay!.add(tag, timestamp, nowMs);
 	return null;
 }

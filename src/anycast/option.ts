@@ -84,7 +84,7 @@ export function writeIdentifierFixed(buf: Uint8Array, off: number, alg: AlgId, k
 	buf[off + ID.alg] = alg;
 	buf[off + ID.keyId] = keyId;
 	setU16(buf, off + ID.reserved, 0);
-	buf.set(anycast.subarray(0, 16), off + ID.anycast);
+	for (let i = 0; i < 16; i++) buf[off + ID.anycast + i] = anycast[i]!;
 	setU32(buf, off + ID.timestamp, Math.floor(timestampMs / 0x1_0000_0000));
 	setU32(buf, off + ID.timestamp + 4, timestampMs >>> 0);
 }

@@ -6,7 +6,6 @@ import {spawn} from 'node:child_process';
 import type {ChildProcess} from 'node:child_process';
 import {existsSync, rmSync, writeFileSync} from 'node:fs';
 import {files} from '../netns/names.js';
-import {selfCommand} from '../netns/setup.js';
 
 export interface SuperviseOptions {
 	node: string;
@@ -31,8 +30,9 @@ export function runSupervisor(o: SuperviseOptions): void {
 			return;
 		}
 		starts++;
-		const [exe, ...args] = selfCommand();
-		child = spawn(exe!, [...args, 'node', o.node, '--topology', o.topology, '--state', o.state], {stdio: ['ignore', 'inherit', 'inherit']});
+		// The anyguard command is the one this supervisor runs under (dist/, or the source through tsx):
+		// its own entry and flags, not netns/setup.ts's selfCommand, which would load the whole stack here.
+		child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, 'node', o.node, '--topology', o.topology, '--state', o.state], {stdio: ['ignore', 'inherit', 'inherit']});
 		writeFileSync(files.pid(o.state, o.node), `${child.pid}\n`, {mode: 0o600});
 		console.log(`${stamp()} supervise ${o.node}: started role process ${child.pid} (start ${starts})`);
 		child.on('exit', (code, signal) => {

@@ -27,12 +27,45 @@ export interface NativeHandle {
 
 type Callback = (count: number) => void;
 
+/**
+ * A prepared HMAC-SHA256 key (src/io/native/hmac.c). `args` holds, per
+ * packet, the offsets of the signing input's pieces in the buffer (HMAC_ARG);
+ * sign/verify read the first packet's, the batch forms `count` of them.
+ */
+export interface NativeHmacKey {
+	readonly args: Uint32Array;
+	/** Writes the tag; throws RangeError when a piece lies outside `buf`. */
+	sign(buf: Uint8Array): boolean;
+	/** Compares the tag in constant time. */
+	verify(buf: Uint8Array): boolean;
+	/**
+	 * Copies src[stampSrc, +stampHead) to out[0] and src[stampUpper, +stampUpperLen)
+	 * to out[stampOutUpper] (slots of HMAC_ARG), then signs `out` as sign(out) does.
+	 */
+	stamp(out: Uint8Array, src: Uint8Array): boolean;
+	/** Each packet's result (1 or 0) in args[HMAC_ARG.count * i + HMAC_ARG.result]; returns how many were good. */
+	signBatch(buf: Uint8Array, count: number): number;
+	verifyBatch(buf: Uint8Array, count: number): number;
+}
+
+/** Slots of one packet in NativeHmacKey.args, in the order of hmac.c. */
+export const HMAC_ARG = {
+	data: 0, src: 1, dst: 2, proto: 3, upper: 4, upperLen: 5, tagLen: 6, result: 7, count: 8,
+	// stamp(): the copies, in the second packet's slots.
+	stampSrc: 8, stampHead: 9, stampUpper: 10, stampUpperLen: 11, stampOutUpper: 12,
+} as const;
+
 export interface NativeModule {
 	Tun: new (name: string, batch: number, callback: Callback) => NativeHandle;
 	Udp: new (local: string, ifname: string, port: number, peer: string, peerPort: number, batch: number, slot: number, bufBytes: number, callback: Callback, gso?: boolean) => NativeHandle;
 	counterCount: number;
 	/** SO_PEERCRED: the uid at the other end of a Unix-domain socket, or -1. */
 	peerUid: (fd: number) => number;
+	/** Absent when this Node's OpenSSL lacks SHA256_Init/Update/Final (then `hmacUnavailable` says why). */
+	HmacKey?: new (key: Uint8Array, context: Uint8Array) => NativeHmacKey;
+	hmacUnavailable?: string;
+	hmacArgs?: number;
+	hmacMaxBatch?: number;
 }
 
 /** Where npm install (node-gyp) puts the addon; the same relative path from src/io and dist/io. */

@@ -1,7 +1,7 @@
 // The kernel baseline of a topology (bench/e2e.ts): the same namespaces,
 // veth pairs and node addresses as `anyguard up`, forwarded by the Linux
 // kernel alone. No TUNs and no processes: each link's veth ends hold a /64 of
-// KERNEL_LINK_BLOCK (and the same link-local addresses as in `anyguard up`), each node's topology addresses (and a server's anycast
+// KERNEL_LINK_BLOCK, the underlay address and the link-local address of `anyguard up`, each node's topology addresses (and a server's anycast
 // addresses) sit on `lo`, `net.ipv6.conf.all.forwarding=1`, and static routes
 // follow the shortest path by link cost, S going to the nearest server, as
 // the userspace routing converges to. What it costs is what a packet costs
@@ -67,10 +67,14 @@ function shortestPaths(t: Topology, from: string): Map<string, {dist: number; fi
 /** What the kernel baseline of `t` configures: addresses and routes, computed from the topology alone. */
 export function kernelPlan(t: Topology): KernelPlan {
 	const addresses = new Map<string, Array<[string, string]>>(t.nodes.map((n) => [n.name, []]));
-	// Each veth end also has the underlay address `anyguard up` gives it.
+	// Each veth end also has the underlay address `anyguard up` gives it, and the node's link-local
+	// address of the userspace network (fe80::<node index + 1>, src/assembly/links.ts linkLocalOf): with
+	// addrgenmode none a device has no link-local address of its own, and Linux sends no Neighbor
+	// Solicitation for a forwarded packet from a device without one (ndisc_solicit falls back to it).
+	const linkLocal = (node: string) => `fe80::${(t.nodes.findIndex((n) => n.name === node) + 1).toString(16)}/64`;
 	t.links.forEach((l, i) => {
-		addresses.get(l.a)!.push([linkIfname(l.b), `${kernelLinkAddress(i, 'a')}/64`], [linkIfname(l.b), `${underlayAddress(t, l, l.a)}/64`]);
-		addresses.get(l.b)!.push([linkIfname(l.a), `${kernelLinkAddress(i, 'b')}/64`], [linkIfname(l.a), `${underlayAddress(t, l, l.b)}/64`]);
+		addresses.get(l.a)!.push([linkIfname(l.b), `${kernelLinkAddress(i, 'a')}/64`], [linkIfname(l.b), `${underlayAddress(t, l, l.a)}/64`], [linkIfname(l.b), linkLocal(l.a)]);
+		addresses.get(l.b)!.push([linkIfname(l.a), `${kernelLinkAddress(i, 'b')}/64`], [linkIfname(l.a), `${underlayAddress(t, l, l.b)}/64`], [linkIfname(l.a), linkLocal(l.b)]);
 	});
 	// Destinations and who holds them: node addresses, host prefixes, and each anycast address on its servers.
 	const owned: Array<{prefix: string; owners: string[]}> = [];

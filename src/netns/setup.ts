@@ -106,6 +106,12 @@ export interface UpOptions {
 	/** Show every command as it runs. */
 	verbose?: boolean;
 	/**
+	 * Start the role processes and wait for routing (default true). false
+	 * leaves the namespaces, links and TUNs for other forwarders (the C relay
+	 * baseline of bench/e2e.ts).
+	 */
+	roles?: boolean;
+	/**
 	 * Metric of the host's routes to the network. A second network (a test
 	 * beside a running demo) with a lower metric takes the host's traffic
 	 * while it is up, instead of failing on routes that exist.
@@ -114,7 +120,11 @@ export interface UpOptions {
 	progress?: Progress;
 }
 
-export async function up(topologyFile: string, options: UpOptions = {}): Promise<{state: string; convergedMs: number}> {
+/**
+ * `convergedMs`: from the start of `up` to routing converged; `routingMs`:
+ * from the role processes' start to routing converged (0 with roles: false).
+ */
+export async function up(topologyFile: string, options: UpOptions = {}): Promise<{state: string; convergedMs: number; routingMs: number}> {
 	const progress = options.progress ?? consoleProgress(options.verbose);
 	const t = loadTopology(topologyFile);
 	checkKeys(t);
@@ -128,6 +138,8 @@ export async function up(topologyFile: string, options: UpOptions = {}): Promise
 	const hostLink = options.hostLink ?? true;
 	if (hostLink && existsSync(`/sys/class/net/${hostVeth(t)}`)) throw new SetupError('busy', `${hostVeth(t)} exists already: run \`anyguard down\` first`);
 	const started = Date.now();
+	let processesAt = started;
+	let routingMs = 0;
 	privateDir(state); // 0700, ours, or refused before anything is made
 	// The role processes read the topology (and its key files, relative to it) from where it is.
 	const topologyPath = resolve(topologyFile);
@@ -185,12 +197,15 @@ export async function up(topologyFile: string, options: UpOptions = {}): Promise
 		}
 		progress.step('DNS service on the anycast servers (dnsmasq)');
 		for (const n of t.nodes.filter((x) => x.role === 'server')) startDnsmasq(t, n, state, progress);
-		progress.step('role processes, each under a supervisor');
-		for (const n of t.nodes) startSupervisor(t, topologyPath, n.name, state, options.restartDelayMs ?? 1000, progress);
-		progress.step('waiting for routing to converge');
-		const waitFrom = Date.now();
-		await waitConverged(t, state, (options.timeoutS ?? 30) * 1000, progress);
-		progress.step(`routing converged ${((Date.now() - waitFrom) / 1000).toFixed(1)} s after the processes started`);
+		if (options.roles !== false) {
+			progress.step('role processes, each under a supervisor');
+			processesAt = Date.now();
+			for (const n of t.nodes) startSupervisor(t, topologyPath, n.name, state, options.restartDelayMs ?? 1000, progress);
+			progress.step('waiting for routing to converge');
+			await waitConverged(t, state, (options.timeoutS ?? 30) * 1000, progress);
+			routingMs = Date.now() - processesAt;
+			progress.step(`routing converged ${(routingMs / 1000).toFixed(1)} s after the processes started`);
+		}
 	} catch (error) {
 		progress.step('setup failed; tearing down what was made');
 		await down(topologyFile, {...options, progress: {step: () => {}, detail: () => {}}});
@@ -198,7 +213,7 @@ export async function up(topologyFile: string, options: UpOptions = {}): Promise
 	}
 	const convergedMs = Date.now() - started;
 	progress.step(`up in ${(convergedMs / 1000).toFixed(1)} s; state in ${state}`);
-	return {state, convergedMs};
+	return {state, convergedMs, routingMs};
 }
 
 /**
@@ -300,24 +315,26 @@ async function waitConverged(t: Topology, state: string, timeoutMs: number, prog
 	let missing: string[] = [];
 	let last = '';
 	while (Date.now() < deadline) {
-		missing = [];
-		for (const n of t.nodes) {
-			let s: NodeStatus;
-			try {
-				s = await queryStatus(files.socket(state, n.name), 500);
-			} catch {
-				missing.push(`${n.name}: not answering`);
-				continue;
-			}
-			const selected = s.routes.filter((r) => r.selected).map((r) => parsePrefix(r.prefix));
-			const lacking = targets.filter((x) => !routed(x.addr, selected)).map((x) => x.text);
-			if (lacking.length > 0) missing.push(`${n.name}: no route to ${lacking.join(', ')}`);
-		}
+		// Every node at once: a round takes as long as the slowest answer, not the sum of them.
+		const answers = await Promise.all(
+			t.nodes.map(async (n): Promise<string | null> => {
+				let s: NodeStatus;
+				try {
+					s = await queryStatus(files.socket(state, n.name), 500);
+				} catch {
+					return `${n.name}: not answering`;
+				}
+				const selected = s.routes.filter((r) => r.selected).map((r) => parsePrefix(r.prefix));
+				const lacking = targets.filter((x) => !routed(x.addr, selected)).map((x) => x.text);
+				return lacking.length > 0 ? `${n.name}: no route to ${lacking.join(', ')}` : null;
+			}),
+		);
+		missing = answers.filter((a): a is string => a !== null);
 		const line = `${t.nodes.length - missing.length}/${t.nodes.length} nodes converged`;
 		if (line !== last) progress.step(`  ${line}`);
 		last = line;
 		if (missing.length === 0) return;
-		await new Promise((r) => setTimeout(r, 100));
+		await new Promise((r) => setTimeout(r, 50));
 	}
 	throw new SetupError('not-converged', `routing did not converge in ${timeoutMs} ms:\n  ${missing.join('\n  ')}`);
 }

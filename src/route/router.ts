@@ -97,6 +97,8 @@ export class Router {
 	private readonly links = new Map<LinkId, LinkInfo>();
 	/** The sessions dampening knows, by key. */
 	private readonly peers = new Map<string, {link: LinkId; peer: Addr}>();
+	/** Sessions that have been Up since they were made: from then on BFD, not RIPng, says whether the neighbour lives. */
+	private readonly everUp = new Set<string>();
 	private running = false;
 
 	constructor(readonly config: RouterConfig, deps: {clock: Clock; send: SendFn; random?: () => number; beforeDetect?: (link: LinkId) => void}) {
@@ -123,7 +125,7 @@ export class Router {
 			clock: deps.clock, table: this.table, send, random,
 			links: ripLinks.map((l) => ({id: l.cfg.id, linkLocal: l.linkLocal, ...(l.cfg.cost === undefined ? {} : {cost: l.cfg.cost}), ...(l.cfg.mtu === undefined ? {} : {mtu: l.cfg.mtu})})),
 			...(config.ripng ? {timers: config.ripng} : {}),
-			neighbourUsable: (link, addr) => !this.links.get(link)!.bfd || (this.bfd.state(link, addr) === 'Up' && !this.held(link, addr)),
+			neighbourUsable: (link, addr) => this.usable(link, addr),
 			onNeighbour: (link, addr) => {
 				if (this.links.get(link)!.bfd) this.bfd.addSession(link, addr);
 			},
@@ -165,6 +167,7 @@ export class Router {
 		this.bfd.stop();
 		this.dampening?.stop();
 		this.peers.clear();
+		this.everUp.clear();
 		this.running = false;
 	}
 
@@ -193,6 +196,8 @@ export class Router {
 		this.table.batch(() => {
 			if (l.ripng) this.ripng?.linkDown(link);
 			this.bfd.removeLink(link);
+			// The sessions are gone; new ones start afresh when the link returns.
+			for (const k of this.everUp) if (k.startsWith(`${link}|`)) this.everUp.delete(k);
 			this.table.withdrawWhere((r) => r.nextHop.link === link);
 		});
 	}
@@ -245,6 +250,28 @@ export class Router {
 		}
 	}
 
+	/**
+	 * Whether routes from `peer` on `link` may be used. Without BFD on the
+	 * link, always (RIPng's own timeout is the liveness). With BFD:
+	 *   - never while dampening holds the session down;
+	 *   - once the session has been Up, only while it is Up: BFD has taken
+	 *     over liveness, and a session that went Down (RFC 5882 §3.2: a
+	 *     failure is a transition from Up to Down) keeps the neighbour out
+	 *     until the three-way handshake brings it Up again (RFC 5880 §6.2);
+	 *   - before the session has first come Up, yes: BFD has said nothing
+	 *     about the path yet, and waiting would hold every route of a starting
+	 *     network for the handshake, which RFC 5880 §6.8.3 paces at no more
+	 *     than one packet a second until Up. RIPng's timeout covers the
+	 *     neighbour meanwhile, as it would without BFD.
+	 */
+	usable(link: LinkId, peer: Addr): boolean {
+		const l = this.links.get(link);
+		if (l === undefined) return false;
+		if (!l.bfd) return true;
+		if (this.held(link, peer)) return false;
+		return this.bfd.state(link, peer) === 'Up' || !this.everUp.has(dampKey(link, peer));
+	}
+
 	/** Whether dampening holds the session to `peer` on `link` down for routing. */
 	held(link: LinkId, peer: Addr): boolean {
 		return this.dampening?.isSuppressed(dampKey(link, peer)) ?? false;
@@ -259,6 +286,10 @@ export class Router {
 		const key = dampKey(ev.link, ev.peer);
 		this.peers.set(key, {link: ev.link, peer: ev.peer});
 		if (ev.state === 'Up') {
+			const first = !this.everUp.has(key);
+			this.everUp.add(key);
+			// The neighbour was already in use (first Up after start): nothing to ask for.
+			if (first) return;
 			// A held session comes back for routing when its penalty has decayed (onReuse), not now.
 			if (!this.held(ev.link, ev.peer)) this.ripng?.neighbourUp(ev.link, ev.peer);
 		} else if (ev.previous === 'Up') {

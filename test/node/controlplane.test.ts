@@ -144,17 +144,29 @@ test('the control channel takes only route exchange and BFD for this node: the r
 });
 
 test('a link with ingress policing admits its rate from that link and counts the rest as policed', (t) => {
-	const net = up(variant((j) => (j.links[0]!.police = {at: 'rtr', perSecond: 100, burst: 10})));
+	let policedEchoes = 0;
+	const net = new MemNet(variant((j) => (j.links[0]!.police = {at: 'rtr', perSecond: 100, burst: 10})), {
+		onDrop: (reason, pkt) => {
+			if (reason === 'policed' && pkt.info.upperProto === Proto.Icmpv6 && pkt.info.buf[pkt.info.upperOff] === Icmp6.EchoRequest) policedEchoes++;
+		},
+	});
+	net.start();
+	net.run(3000);
 	const rtr = net.stacks.get('rtr')!.pipeline;
 	const port = rtr.ports.get('alpha')!;
+	const policedBefore = port.counters.policed;
 	for (let i = 0; i < 40; i++) net.host('alpha').send(echo(A, B, i));
 	net.run(50);
-	t.is(port.counters.policed, 30);
-	t.is(rtr.counters.drops.policed, 30);
-	t.is(net.host('beta').received.filter((p) => p[40] === Icmp6.EchoRequest).length, 10);
+	// At one instant the bucket holds at most its burst of 10. In memory, route exchange and BFD share the
+	// data channel (no control channel), so a packet of theirs just before may have taken a token.
+	const passed = net.host('beta').received.filter((p) => p[40] === Icmp6.EchoRequest).length;
+	t.true(passed <= 10 && passed >= 8, `${passed} echoes passed`);
+	t.is(policedEchoes, 40 - passed, 'every echo not passed was policed');
+	t.is(rtr.counters.drops.policed, port.counters.policed);
+	t.true(port.counters.policed - policedBefore >= policedEchoes);
 	// beta's link is not policed, nor alpha's end of the policed link (the replies it gets are not counted).
-	t.is(rtr.ports.get('beta')!.counters.policed, 0);
 	t.is(net.stacks.get('alpha')!.pipeline.ports.get('rtr')!.counters.policed, 0);
+	t.is(rtr.ports.get('beta')!.counters.policed, 0);
 	// Routing over the policed link stays up: its route exchange and BFD are on the link's control channel
 	// on the real network; here (no control channel) the session was up before the burst and stays up.
 	net.run(2000);

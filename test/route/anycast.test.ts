@@ -1,4 +1,7 @@
 import test from 'ava';
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
 import {parseAddr} from '../../src/util/addr.js';
 import {SimClock} from '../../src/util/clock.js';
 import {AnycastOriginator, commandHealthCheck} from '../../src/route/anycast.js';
@@ -81,4 +84,38 @@ test('commandHealthCheck: exit status 0 is healthy, anything else (or a timeout)
 	t.true(await commandHealthCheck(process.execPath, ['-e', 'process.exit(0)'])());
 	t.false(await commandHealthCheck(process.execPath, ['-e', 'process.exit(3)'])());
 	t.false(await commandHealthCheck(process.execPath, ['-e', 'setTimeout(() => {}, 5000)'], 300)());
+});
+
+/** A process that has exited: no longer in /proc, or a zombie (state Z) not yet reaped. */
+function dead(pid: number): boolean {
+	try {
+		return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+	} catch {
+		return true;
+	}
+}
+
+test('commandHealthCheck: one helper runs every check; a timeout kills it and the command, the next check starts another', async (t) => {
+	const dir = mkdtempSync(join(tmpdir(), 'anyguard-health-'));
+	try {
+		const log = join(dir, 'parents');
+		const flag = join(dir, 'hang');
+		// Records the process that ran it (the helper shell), hangs while the flag file exists.
+		const check = commandHealthCheck('/bin/sh', ['-c', `echo $PPID >> ${log}; while [ -e ${flag} ]; do sleep 0.05; done; exit 0`], 500);
+		for (let i = 0; i < 4; i++) t.true(await check());
+		const parents = () => readFileSync(log, 'utf8').trim().split('\n');
+		t.is(new Set(parents()).size, 1, 'four checks, one helper: the role process forked once');
+		writeFileSync(flag, '');
+		t.false(await check(), 'a hanging command times out');
+		const hung = Number(parents().at(-1));
+		rmSync(flag);
+		t.true(await check(), 'the next check runs under a new helper');
+		t.is(new Set(parents()).size, 2);
+		t.true(dead(hung), 'the timed-out helper was killed (gone, or a zombie its parent has not reaped yet)');
+		// Two originators (a server's two groups) share the check: concurrent checks queue, each gets its answer.
+		t.deepEqual(await Promise.all([check(), check(), check()]), [true, true, true]);
+		t.is(new Set(parents()).size, 2);
+	} finally {
+		rmSync(dir, {recursive: true, force: true});
+	}
 });

@@ -40,6 +40,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "hmac.h"
+
 #ifndef SO_RXQ_OVFL
 #define SO_RXQ_OVFL 40
 #endif
@@ -997,6 +999,10 @@ static napi_value init(napi_env env, napi_value exports) {
 	napi_value n;
 	CHECK(napi_create_uint32(env, C_COUNT, &n));
 	CHECK(napi_set_named_property(env, exports, "counterCount", n));
+	if (hmac_define(env, exports) != 0) {
+		napi_throw_error(env, "ERR_ANYGUARD_IO", "cannot define HmacKey");
+		return NULL;
+	}
 	return exports;
 }
 
