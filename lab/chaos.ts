@@ -11,7 +11,7 @@ import {watchProbe} from '../src/cli/probe.js';
 import type {ProbeAnswer} from '../src/cli/probe.js';
 import {setLoss} from '../src/netns/conditions.js';
 import {linkIfname} from '../src/netns/names.js';
-import {selfCommand, startDnsmasq} from '../src/netns/setup.js';
+import {alive, selfCommand, startDnsmasq} from '../src/netns/setup.js';
 import type {NodeStatus, RouteStatus} from '../src/ops/status.js';
 import {seededRandom} from '../src/util/clock.js';
 import type {NsNet} from './nsnet.js';
@@ -86,15 +86,6 @@ function fdCount(pid: number): number {
 		return readdirSync(`/proc/${pid}/fd`).length;
 	} catch {
 		return -1;
-	}
-}
-
-function alive(pid: number): boolean {
-	try {
-		process.kill(pid, 0);
-		return true;
-	} catch {
-		return false;
 	}
 }
 

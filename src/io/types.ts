@@ -126,6 +126,36 @@ export function isIoError(error: unknown): error is IoError {
 	return error instanceof IoError;
 }
 
+function ignore(): void {}
+
+/**
+ * What every port keeps, native or in memory: its receive and error
+ * handlers and whether it is closed. A port that stops calls raise().
+ */
+export abstract class PortBase {
+	protected handler: ReceiveHandler = ignore;
+	private errorHandler: ((error: IoError) => void) | undefined;
+	protected isClosed = false;
+
+	get closed(): boolean {
+		return this.isClosed;
+	}
+
+	onReceive(handler: ReceiveHandler): void {
+		this.handler = handler;
+	}
+
+	onError(handler: (error: IoError) => void): void {
+		this.errorHandler = handler;
+	}
+
+	/** Hands an error that stops the port to the error handler, or throws it when there is none (as an EventEmitter's 'error'). */
+	protected raise(error: IoError): void {
+		if (this.errorHandler) this.errorHandler(error);
+		else throw error;
+	}
+}
+
 export function emptyStats(): PortStats {
 	return {
 		rxPackets: 0,

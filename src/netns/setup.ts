@@ -362,7 +362,8 @@ export function startedBy(pid: number, dir: string): boolean {
 	}
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` is still there (signal 0). */
+export function alive(pid: number): boolean {
 	try {
 		process.kill(pid, 0);
 		return true;

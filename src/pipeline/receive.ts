@@ -27,24 +27,7 @@ export function receive(s: PipelineState, port: AttachedPort, buf: Uint8Array, o
 	c.rxBytes += len;
 	port.counters.rxPackets++;
 	port.counters.rxBytes += len;
-	const pkt = acquire(s, port, null, false);
-	if (!pkt) return drop(s, 'nesting-too-deep', null);
-	try {
-		try {
-			parsePacket(buf, pkt.info, off, off + len);
-		} catch (error) {
-			if (error instanceof WireError) return invalid(s, pkt, error);
-			throw error;
-		}
-		// Ingress policing (a provisioned access rate): the excess costs a parse and a count, no more.
-		if (port.policer !== null && !port.policer.take(s.now())) {
-			port.counters.policed++;
-			return drop(s, 'policed', pkt);
-		}
-		validate(s, pkt);
-	} finally {
-		release(s);
-	}
+	arrive(s, port, buf, off, len, false);
 }
 
 /**
@@ -60,23 +43,40 @@ export function receiveControl(s: PipelineState, port: AttachedPort, buf: Uint8A
 	c.rxBytes += len;
 	c.controlRx++;
 	port.counters.rxControl++;
-	const pkt = acquire(s, port, null, true);
+	arrive(s, port, buf, off, len, true);
+}
+
+/** Parses the packet into the next packet of the pool, and hands it on: to validation, or from the control channel to the node's own stack. */
+function arrive(s: PipelineState, port: AttachedPort, buf: Uint8Array, off: number, len: number, viaControl: boolean): void {
+	const pkt = acquire(s, port, null, viaControl);
 	if (!pkt) return drop(s, 'nesting-too-deep', null);
 	try {
 		try {
 			parsePacket(buf, pkt.info, off, off + len);
 		} catch (error) {
-			if (error instanceof WireError) return drop(s, malformed(error.code), pkt);
-			throw error;
+			if (!(error instanceof WireError)) throw error;
+			// Nothing on the control channel is answered: what the codec refuses there is only counted.
+			return viaControl ? drop(s, malformed(error.code), pkt) : invalid(s, pkt, error);
 		}
-		const info = pkt.info;
-		const dst = info.off + IPV6.dst;
-		const forUs = isMulticast(info.buf, dst) ? s.inGroup(info.buf, dst) : s.isOwn(info.buf, dst);
-		if (!forUs || !isControl(s, pkt)) return drop(s, 'control-misuse', pkt);
-		local(s, pkt);
+		if (viaControl) return control(s, pkt);
+		// Ingress policing (a provisioned access rate): the excess costs a parse and a count, no more.
+		if (port.policer !== null && !port.policer.take(s.now())) {
+			port.counters.policed++;
+			return drop(s, 'policed', pkt);
+		}
+		validate(s, pkt);
 	} finally {
 		release(s);
 	}
+}
+
+/** From the control channel: route exchange or BFD for this node, or `control-misuse`. */
+function control(s: PipelineState, pkt: Packet): void {
+	const info = pkt.info;
+	const dst = info.off + IPV6.dst;
+	const forUs = isMulticast(info.buf, dst) ? s.inGroup(info.buf, dst) : s.isOwn(info.buf, dst);
+	if (!forUs || !isControl(s, pkt)) return drop(s, 'control-misuse', pkt);
+	local(s, pkt);
 }
 
 /**
