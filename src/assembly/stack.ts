@@ -23,7 +23,7 @@ import {formatAddr, parseAddr, parsePrefix} from '../util/addr.js';
 import type {Addr} from '../util/addr.js';
 import type {Clock, TimerHandle} from '../util/clock.js';
 import {nodeGroups} from './keys.js';
-import {linkEnds} from './links.js';
+import {linkEnds, linkLocalOf} from './links.js';
 import type {LinkEnd} from './links.js';
 
 export interface StackDeps {
@@ -82,7 +82,8 @@ export function buildStack(t: Topology, name: string, deps: StackDeps): Stack {
 
 	const routerConfig: RouterConfig = {
 		name,
-		links: links.map((l) => ({id: l.id, linkLocal: formatAddr(l.linkLocal), cost: l.cost, mtu: l.mtu, bfd: l.bfd})),
+		// Every link is point to point and the topology names its other end: RIPng and BFD with that node only.
+		links: links.map((l) => ({id: l.id, linkLocal: formatAddr(l.linkLocal), neighbour: formatAddr(linkLocalOf(t, l.peer)), cost: l.cost, mtu: l.mtu, bfd: l.bfd})),
 		anycast: served.map((g) => ({
 			address: formatAddr(g.anycast),
 			...(health ? {check: health} : {}),

@@ -176,10 +176,10 @@ export const COMMANDS: readonly CommandSpec[] = [
 			list: {type: 'boolean', help: 'the attack table: each kind, who sends it, where it is dropped'},
 		},
 		async run(a) {
-			const {ATTACKS, held, isAttackKind} = await import('../roles/attacker.js');
+			const {ATTACKS, isAttackKind} = await import('../roles/attacker.js');
 			if (a.flag('list') || a.positionals.length === 0) {
 				for (const [kind, spec] of Object.entries(ATTACKS) as Array<[string, AttackSpec]>)
-					console.log(`${kind.padEnd(24)} from ${spec.from.padEnd(10)} dropped by ${spec.droppedAt.padEnd(8)} (${spec.bound ? `${spec.reason}: ${spec.bound}` : spec.reason}): ${spec.summary}`);
+					console.log(`${kind.padEnd(24)} from ${spec.from.padEnd(10)} dropped by ${spec.droppedAt.padEnd(8)} (${spec.reason}): ${spec.summary}`);
 				return 0;
 			}
 			const kind = a.positionals[0]!;
@@ -190,7 +190,7 @@ export const COMMANDS: readonly CommandSpec[] = [
 			const r = await runAttack(t, kind, {...(count !== undefined ? {count} : {}), ...a.state, log: (line) => console.log(`  ${line}`)});
 			console.log(`${kind}: ${r.dropped} of ${r.sent} forged packets dropped at ${r.spec.droppedAt} (${r.spec.reason})`);
 			console.log(`victim: ${r.victim.transmitted} pings, ${r.victim.received} genuine replies, ${r.victim.duplicates} duplicates`);
-			return held(r.spec, r.sent, r.dropped) && r.victim.duplicates === 0 ? 0 : 1;
+			return r.dropped === r.sent && r.victim.duplicates === 0 ? 0 : 1;
 		},
 	},
 	{

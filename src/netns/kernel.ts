@@ -8,6 +8,7 @@
 // the kernel on the same path, the yardstick of the userspace network.
 import {spawnSync} from 'node:child_process';
 import {existsSync} from 'node:fs';
+import {shortestPaths} from '../config/paths.js';
 import type {Topology, TopologyNode} from '../config/topology.js';
 import {formatAddr, parsePrefix} from '../util/addr.js';
 import {linkIfname, namespace, underlayAddress} from './names.js';
@@ -45,25 +46,6 @@ function ownAddress(n: TopologyNode): string | undefined {
 }
 
 /** Shortest-path distances and first hops from `from` (Dijkstra by link cost; ties go to the neighbour listed first). */
-function shortestPaths(t: Topology, from: string): Map<string, {dist: number; first: string | undefined}> {
-	const best = new Map<string, {dist: number; first: string | undefined}>([[from, {dist: 0, first: undefined}]]);
-	const done = new Set<string>();
-	for (;;) {
-		let at: string | undefined;
-		for (const [name, v] of best) if (!done.has(name) && (at === undefined || v.dist < best.get(at)!.dist)) at = name;
-		if (at === undefined) return best;
-		done.add(at);
-		const here = best.get(at)!;
-		for (const l of t.links) {
-			if (l.a !== at && l.b !== at) continue;
-			const next = l.a === at ? l.b : l.a;
-			const dist = here.dist + l.cost;
-			const seen = best.get(next);
-			if (!seen || dist < seen.dist) best.set(next, {dist, first: here.first ?? next});
-		}
-	}
-}
-
 /** What the kernel baseline of `t` configures: addresses and routes, computed from the topology alone. */
 export function kernelPlan(t: Topology): KernelPlan {
 	const addresses = new Map<string, Array<[string, string]>>(t.nodes.map((n) => [n.name, []]));

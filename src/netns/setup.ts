@@ -15,8 +15,9 @@ import type {Topology, TopologyNode} from '../config/topology.js';
 import {queryStatus} from '../ops/control.js';
 import type {NodeStatus} from '../ops/status.js';
 import {prefixContains} from '../route/prefix.js';
-import {formatAddr, parseAddr, parsePrefix} from '../util/addr.js';
+import {addrEquals, formatAddr, parseAddr, parsePrefix} from '../util/addr.js';
 import type {Addr} from '../util/addr.js';
+import {shortestPaths} from '../config/paths.js';
 import {HOST_LINK_IFNAME, TUN_NAME, UNDERLAY_OVERHEAD, files, hostVeth, linkIfname, namespace, stateDir, underlayAddress} from './names.js';
 
 export class SetupError extends Error {
@@ -124,7 +125,7 @@ export interface UpOptions {
  * `convergedMs`: from the start of `up` to routing converged; `routingMs`:
  * from the role processes' start to routing converged (0 with roles: false).
  */
-export async function up(topologyFile: string, options: UpOptions = {}): Promise<{state: string; convergedMs: number; routingMs: number}> {
+export async function up(topologyFile: string, options: UpOptions = {}): Promise<{state: string; convergedMs: number; routingMs: number; livenessMs: number}> {
 	const progress = options.progress ?? consoleProgress(options.verbose);
 	const t = loadTopology(topologyFile);
 	checkKeys(t);
@@ -140,6 +141,7 @@ export async function up(topologyFile: string, options: UpOptions = {}): Promise
 	const started = Date.now();
 	let processesAt = started;
 	let routingMs = 0;
+	let livenessMs = 0;
 	privateDir(state); // 0700, ours, or refused before anything is made
 	// The role processes read the topology (and its key files, relative to it) from where it is.
 	const topologyPath = resolve(topologyFile);
@@ -201,10 +203,11 @@ export async function up(topologyFile: string, options: UpOptions = {}): Promise
 			progress.step('role processes, each under a supervisor');
 			processesAt = Date.now();
 			for (const n of t.nodes) startSupervisor(t, topologyPath, n.name, state, options.restartDelayMs ?? 1000, progress);
-			progress.step('waiting for routing to converge');
-			await waitConverged(t, state, (options.timeoutS ?? 30) * 1000, progress);
-			routingMs = Date.now() - processesAt;
-			progress.step(`routing converged ${(routingMs / 1000).toFixed(1)} s after the processes started`);
+			progress.step('waiting for routing to converge, and for BFD to be Up on every link');
+			const settled = await waitConverged(t, state, (options.timeoutS ?? 30) * 1000, progress);
+			routingMs = settled.routingAt - processesAt;
+			livenessMs = Date.now() - processesAt;
+			progress.step(`routing converged ${(routingMs / 1000).toFixed(1)} s after the processes started; BFD Up everywhere at ${(livenessMs / 1000).toFixed(1)} s`);
 		}
 	} catch (error) {
 		progress.step('setup failed; tearing down what was made');
@@ -213,7 +216,7 @@ export async function up(topologyFile: string, options: UpOptions = {}): Promise
 	}
 	const convergedMs = Date.now() - started;
 	progress.step(`up in ${(convergedMs / 1000).toFixed(1)} s; state in ${state}`);
-	return {state, convergedMs, routingMs};
+	return {state, convergedMs, routingMs, livenessMs};
 }
 
 /**
@@ -308,32 +311,66 @@ function startSupervisor(t: Topology, topologyPath: string, node: string, state:
 	child.unref();
 }
 
-/** Routing has converged when every node has a selected route to every host address and anycast address. */
-async function waitConverged(t: Topology, state: string, timeoutMs: number, progress: Progress): Promise<void> {
-	const targets = [...t.nodes.flatMap((n) => (n.host ? [n.host.address] : [])), ...t.groups.map((g) => g.anycast)].map((a) => ({text: formatAddr(parseAddr(a)), addr: parseAddr(a)}));
+/**
+ * The metric RIPng settles on at `node` for a destination `owners` hold: the
+ * link costs to the nearest owner, plus the origin's 1 (RFC 2080 §2.4.2).
+ */
+function settledMetric(t: Topology, node: string, owners: string[]): number | undefined {
+	const paths = shortestPaths(t, node);
+	const dists = owners.flatMap((o) => (paths.has(o) ? [paths.get(o)!.dist] : []));
+	return dists.length === 0 ? undefined : Math.min(...dists) + 1;
+}
+
+/**
+ * Routing has converged when every node selects a route to every host address
+ * and anycast address, with the metric the link costs predict: a route to a
+ * farther server of S, taken while the nearer one's updates are on their
+ * way, is not yet the network the topology describes. RIPng routes are used
+ * before BFD is Up (docs/routing.md), so routing settles first; the network
+ * is up when, besides, every link's BFD session is Up, so that a failure from
+ * then on is noticed in BFD's detection time. Returns when routing settled.
+ */
+async function waitConverged(t: Topology, state: string, timeoutMs: number, progress: Progress): Promise<{routingAt: number}> {
+	let routingAt = 0;
+	const peers = new Map(t.nodes.map((n) => [n.name, t.links.filter((l) => l.a === n.name || l.b === n.name).map((l) => (l.a === n.name ? l.b : l.a))]));
+	const targets = [
+		...t.nodes.flatMap((n) => (n.host ? [{addr: parseAddr(n.host.address), owners: [n.name]}] : [])),
+		...t.groups.map((g) => ({addr: parseAddr(g.anycast), owners: g.servers})),
+	];
+	const expected = new Map(t.nodes.map((n) => [n.name, targets.map((x) => settledMetric(t, n.name, x.owners))]));
 	const deadline = Date.now() + timeoutMs;
 	let missing: string[] = [];
 	let last = '';
 	while (Date.now() < deadline) {
 		// Every node at once: a round takes as long as the slowest answer, not the sum of them.
 		const answers = await Promise.all(
-			t.nodes.map(async (n): Promise<string | null> => {
+			t.nodes.map(async (n): Promise<{routes?: string; bfd?: string} | null> => {
 				let s: NodeStatus;
 				try {
 					s = await queryStatus(files.socket(state, n.name), 500);
 				} catch {
-					return `${n.name}: not answering`;
+					return {routes: `${n.name}: not answering`};
 				}
-				const selected = s.routes.filter((r) => r.selected).map((r) => parsePrefix(r.prefix));
-				const lacking = targets.filter((x) => !routed(x.addr, selected)).map((x) => x.text);
-				return lacking.length > 0 ? `${n.name}: no route to ${lacking.join(', ')}` : null;
+				const selected = s.routes.filter((r) => r.selected).map((r) => ({...parsePrefix(r.prefix), metric: r.metric}));
+				const problems = targets.flatMap((x, i) => {
+					const own = x.owners.includes(n.name);
+					const exact = selected.find((r) => r.len === 128 && addrEquals(r.addr, 0, x.addr, 0));
+					if (!exact) return own || routed(x.addr, selected) ? [] : [`no route to ${formatAddr(x.addr)}`];
+					const want = expected.get(n.name)![i];
+					return own || want === undefined || exact.metric === want ? [] : [`${formatAddr(x.addr)} at metric ${exact.metric}, not yet ${want}`];
+				});
+				if (problems.length > 0) return {routes: `${n.name}: ${problems.join(', ')}`};
+				const notUp = peers.get(n.name)!.filter((p) => !s.bfd.some((b) => b.link === p && b.state === 'Up'));
+				return notUp.length > 0 ? {bfd: `${n.name}: BFD not yet Up to ${notUp.join(', ')}`} : null;
 			}),
 		);
-		missing = answers.filter((a): a is string => a !== null);
-		const line = `${t.nodes.length - missing.length}/${t.nodes.length} nodes converged`;
+		const routes = answers.filter((a) => a?.routes !== undefined).map((a) => a!.routes!);
+		if (routes.length === 0 && routingAt === 0) routingAt = Date.now();
+		missing = answers.filter((a) => a !== null).map((a) => a!.routes ?? a!.bfd!);
+		const line = routes.length > 0 ? `${t.nodes.length - routes.length}/${t.nodes.length} nodes routed` : `routed; BFD Up at ${t.nodes.length - missing.length}/${t.nodes.length} nodes`;
 		if (line !== last) progress.step(`  ${line}`);
 		last = line;
-		if (missing.length === 0) return;
+		if (missing.length === 0) return {routingAt};
 		await new Promise((r) => setTimeout(r, 50));
 	}
 	throw new SetupError('not-converged', `routing did not converge in ${timeoutMs} ms:\n  ${missing.join('\n  ')}`);

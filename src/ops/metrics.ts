@@ -59,6 +59,8 @@ export function prometheus(s: NodeStatus, extensions: readonly ExtensionSpec[] =
 		metric('event_loop_delay_max_seconds', 'How late timers ran at most, over the current window of up to 10 s.', 'gauge', [['', s.loopDelay.maxMs / 1000]]);
 	}
 	metric('route_changes_total', 'Changes of selected routes.', 'counter', [['', s.routeChanges]]);
+	const controlDrops = Object.entries(s.controlDrops).flatMap(([protocol, drops]) => Object.entries(drops ?? {}).filter(([, n]) => n > 0).map(([reason, n]): [string, number] => [`protocol="${protocol}",reason="${esc(reason)}"`, n]));
+	metric('control_drops_total', 'Route exchange and BFD packets refused by the router, RIPng or BFD, by reason (the node counts them as control-invalid).', 'counter', controlDrops);
 	metric('bfd_state_changes_total', 'BFD session state changes.', 'counter', [['', s.bfdStateChanges]]);
 	metric('bfd_downs_total', 'BFD sessions that went from Up to Down.', 'counter', [['', s.bfdDowns]]);
 	metric('bfd_up', 'BFD sessions in state Up, by link.', 'gauge', s.bfd.map((b) => [`link="${esc(b.link)}"`, b.state === 'Up' ? 1 : 0]));

@@ -54,6 +54,8 @@ export interface NodeStatus {
 	bfdDowns: number;
 	routeChanges: number;
 	ripng: Record<string, number> | null;
+	/** Control packets dropped after the node handed them on (its `control-invalid`), by protocol and reason. */
+	controlDrops: {router: Record<string, number>; ripng: Record<string, number> | null; bfd: Record<string, number>};
 	anycast: Array<{prefix: string; originated: boolean} & Record<string, number | string | boolean>>;
 	/** Event-loop delay of the role process (timers late behind packet work), ms: this window's p99 and max, and the largest ever. */
 	loopDelay?: LoopDelay;
@@ -161,6 +163,7 @@ export function nodeStatus(
 		bfdDowns: router.bfd.downs,
 		routeChanges: stack.routeChanges(),
 		ripng: router.ripng ? {...router.ripng.stats} : null,
+		controlDrops: {router: {...router.drops}, ripng: router.ripng ? {...router.ripng.drops} : null, bfd: {...router.bfd.drops}},
 		bounds: bounds(stack),
 		anycast: router.anycast.map((a, i) => ({prefix: stack.groups[i] ? formatAddr(stack.groups[i].anycast) : '?', originated: a.healthy, ...a.stats})),
 		...(loopDelay ? {loopDelay: loopDelay()} : {}),

@@ -75,13 +75,14 @@ export function local(s: PipelineState, pkt: Packet): void {
 			if (!multicast) sendError(s, pkt, Icmp6.DestUnreachable, Unreach.Port, 0);
 			return drop(s, 'not-for-us', pkt);
 		}
-		handler(buf.subarray(info.upperOff + UDP_HEADER_LEN, info.end), {
+		const accepted = handler(buf.subarray(info.upperOff + UDP_HEADER_LEN, info.end), {
 			inPort: pkt.inPort!,
 			src: buf.slice(o + IPV6.src, o + IPV6.src + ADDR_LEN),
 			srcPort: u16(buf, info.upperOff),
 			dst: buf.slice(o + IPV6.dst, o + IPV6.dst + ADDR_LEN),
 			hopLimit: buf[o + IPV6.hopLimit]!,
 		});
+		if (accepted === false) return drop(s, 'control-invalid', pkt);
 		return;
 	}
 	if (info.upperProto === Proto.Icmpv6) {

@@ -118,7 +118,8 @@ export interface UdpMeta {
 	hopLimit: number;
 }
 
-export type UdpHandler = (payload: Uint8Array, meta: UdpMeta) => void;
+/** A bound port's receiver. Returning false says the payload was refused: the pipeline counts it as `control-invalid`. */
+export type UdpHandler = (payload: Uint8Array, meta: UdpMeta) => boolean | void;
 
 /**
  * Control-plane policing (docs/pipeline.md): what a node does for packets

@@ -12,7 +12,6 @@ import {setU16, setU32} from '../wire/bytes.js';
 import {finish, pseudoHeaderSum, sum16} from '../wire/checksum.js';
 import {IPV6, IPV6_HEADER_LEN, Proto} from '../wire/ipv6.js';
 import {decodePacket} from '../wire/repr.js';
-import {BFD_MAX_SESSIONS_PER_LINK} from '../route/bfd.js';
 import {RIPNG_GROUP, RIPNG_PORT, RIPNG_RESPONSE, encodeRipng} from '../route/ripng-wire.js';
 import {insertDestOption} from '../wire/destopts.js';
 import type {ExtRepr} from '../wire/ext.js';
@@ -29,10 +28,10 @@ export interface AttackSpec {
 	from: 'attacker' | 'terminal-a';
 	/** Where docs/protocol.md says it is stopped (the first node that refuses it), and why. */
 	droppedAt: string;
-	/** The drop reason, or for a flood of a bounded table, `table-bound` (see `bound`). */
-	reason: DropReason | 'table-bound';
-	/** A flood of the table named (status bounds): it is stopped when the table stays bounded and gives way only to the flood. */
-	bound?: string;
+	/** The drop reason the stopping node counts, once per forged packet. */
+	reason: DropReason;
+	/** A flood: FLOOD_PACKETS packets whatever the count asked. */
+	flood?: true;
 	/** Needs a genuine stamped response to the client (a replay). */
 	needsGenuine?: boolean;
 	/** Needs a genuine stamped response to the attacker itself. */
@@ -76,30 +75,20 @@ export const ATTACKS = {
 	'routing-header-moved': {from: 'attacker', droppedAt: 'client', reason: 'id-misplaced', needsOwn: true, summary: "a genuine answer to the attacker, sent to the client behind a Routing header naming the attacker"},
 	'insider-forged-stamp': {from: 'terminal-a', droppedAt: 'boundary', reason: 'id-bad-tag', needsInsiderKey: true, summary: "terminal-a stamping a reply claiming server-a with the key it verifies with"},
 	'stolen-key-unprovisioned': {from: 'attacker', droppedAt: 'client', reason: 'id-not-provisioned', needsStolenKey: true, victimGroup: 'stolen', summary: 'a valid stamp made with a stolen group key, from an address not in the provisioned list'},
-	'bfd-flood': {from: 'attacker', droppedAt: 'internet', reason: 'table-bound', bound: 'bfd sessions', summary: 'RIPng from made-up link-local sources, each a would-be BFD neighbour'},
+	'bfd-flood': {from: 'attacker', droppedAt: 'internet', reason: 'control-invalid', flood: true, summary: "RIPng from made-up link-local sources, each a would-be BFD neighbour: not the link's neighbour, so no route and no session"},
 } as const satisfies Record<string, AttackSpec>;
 
-/** Packets a table flood sends, whatever the count asked: enough to pass the table's bound on a link several times. */
+/** Packets a flood sends, whatever the count asked: several times what a bounded table would hold on a link. */
 export const FLOOD_PACKETS = 64;
 
-/** What `stopped` reads of a node's status (src/ops/status.ts): its drop counters and its bounded tables. */
+/** What `stopped` reads of a node's status (src/ops/status.ts): its drop counters. */
 export interface StoppedBy {
 	counters: {drops: Record<DropReason, number>};
-	bounds: ReadonlyArray<{table: string; evicted: number; refused: number}>;
 }
 
 /** How many of an attack's packets were stopped, read from the status of the node that stops them. */
 export function stopped(spec: AttackSpec, status: StoppedBy): number {
-	if (spec.bound) {
-		const b = status.bounds.find((x) => x.table === spec.bound);
-		return b ? b.evicted + b.refused : 0;
-	}
-	return status.counters.drops[spec.reason as DropReason];
-}
-
-/** Whether `dropped` of `sent` is the attack being stopped: every packet, or for a table flood all but what one link may hold. */
-export function held(spec: AttackSpec, sent: number, dropped: number): boolean {
-	return spec.bound ? dropped >= sent - BFD_MAX_SESSIONS_PER_LINK : dropped === sent;
+	return status.counters.drops[spec.reason];
 }
 
 export type AttackKind = keyof typeof ATTACKS;

@@ -94,6 +94,8 @@ interface Session {
 export class BfdAgent {
 	readonly config: BfdConfig;
 	readonly drops: Record<BfdDropReason, number>;
+	/** Every drop, whatever its reason: one number that a caller can compare before and after a receive. */
+	dropped = 0;
 	/** State transitions, all sessions. */
 	stateChanges = 0;
 	/** Transitions from Up to Down: the neighbour declared dead (by its timer or its word). */
@@ -283,6 +285,7 @@ export class BfdAgent {
 
 	private drop(reason: BfdDropReason): void {
 		this.drops[reason]++;
+		this.dropped++;
 	}
 
 	private slowTxUs(): number {

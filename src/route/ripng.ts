@@ -44,12 +44,20 @@ export interface RipngLink {
 	cost?: number;
 	/** Link MTU, for how many RTEs fit in one message. */
 	mtu?: number;
+	/**
+	 * The neighbour's link-local address, on a point-to-point link whose other
+	 * end is known (the topology says who it is): RIPng from any other source
+	 * is `not-neighbour`, and starts no BFD session. Without it, any link-local
+	 * speaker on the link is heard (BFD's session bound then holds the table).
+	 */
+	neighbour?: Addr;
 }
 
 export const RIPNG_DROP_REASONS = [
 	// whole message
 	'truncated', 'bad-length', 'bad-version', 'bad-command',
 	'unknown-link', 'link-down', 'bad-source-port', 'not-link-local-source', 'bad-hop-limit', 'own-message', 'neighbour-down',
+	'not-neighbour', // from another source than the link's configured neighbour
 	// single route table entry
 	'rte-bad-metric', 'rte-bad-prefix-len', 'rte-multicast-prefix', 'rte-link-local-prefix', 'rte-host-bits', 'rte-next-hop-not-link-local',
 	'rte-limit', // a new route from a neighbour that already gave us MAX_ROUTES_PER_NEIGHBOUR
@@ -93,6 +101,7 @@ interface Learned {
 interface LinkState {
 	id: LinkId;
 	linkLocal: Addr;
+	neighbour: Addr | undefined;
 	cost: number;
 	maxRtes: number;
 	up: boolean;
@@ -101,6 +110,8 @@ interface LinkState {
 export class RipngSpeaker {
 	readonly timers: RipngTimers;
 	readonly drops: Record<RipngDropReason, number>;
+	/** Every drop, whatever its reason: one number that a caller can compare before and after a receive. */
+	dropped = 0;
 	readonly stats: RipngStats = {periodicSent: 0, triggeredSent: 0, requestsSent: 0, responsesAccepted: 0, routesLearned: 0, routesTimedOut: 0};
 	private readonly clock: Clock;
 	private readonly table: RouteTable;
@@ -151,7 +162,8 @@ export class RipngSpeaker {
 			const cost = l.cost ?? 1;
 			if (!Number.isInteger(cost) || cost < 1 || cost >= INFINITY) throw new RipngError('bad-config', `link ${l.id}: cost must be 1..15, got ${cost}`);
 			if (!isLinkLocal(l.linkLocal)) throw new RipngError('bad-config', `link ${l.id}: RIPng needs a link-local source address`);
-			this.links.set(l.id, {id: l.id, linkLocal: Uint8Array.from(l.linkLocal), cost, maxRtes: maxRtes(l.mtu ?? 1280), up: true});
+			if (l.neighbour !== undefined && !isLinkLocal(l.neighbour)) throw new RipngError('bad-config', `link ${l.id}: the neighbour must be a link-local address`);
+			this.links.set(l.id, {id: l.id, linkLocal: Uint8Array.from(l.linkLocal), neighbour: l.neighbour ? Uint8Array.from(l.neighbour) : undefined, cost, maxRtes: maxRtes(l.mtu ?? 1280), up: true});
 		}
 		this.drops = Object.fromEntries(RIPNG_DROP_REASONS.map((r) => [r, 0])) as Record<RipngDropReason, number>;
 	}
@@ -206,6 +218,8 @@ export class RipngSpeaker {
 			throw error;
 		}
 		if (meta.src.length === ADDR_LEN && meta.src.every((b, i) => b === link.linkLocal[i])) return this.drop('own-message');
+		// A point-to-point link has one neighbour: nobody else's routes, requests or BFD sessions.
+		if (link.neighbour && !(meta.src.length === ADDR_LEN && meta.src.every((b, i) => b === link.neighbour![i]))) return this.drop('not-neighbour');
 		if (command === RIPNG_REQUEST) return this.onRequest(link, buf, off, count, meta);
 		// §2.4.2: a Response must come from the RIPng port, from a link-local source,
 		// and (being multicast or a reply to us) with hop limit 255, i.e. from this link.
@@ -277,6 +291,7 @@ export class RipngSpeaker {
 
 	private drop(reason: RipngDropReason): void {
 		this.drops[reason]++;
+		this.dropped++;
 	}
 
 	private onResponse(link: LinkState, buf: Uint8Array, off: number, count: number, src: Addr): void {

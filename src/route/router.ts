@@ -27,6 +27,8 @@ export interface LinkConfig {
 	addresses?: string[];
 	/** RIPng cost added to routes received here (default 1). */
 	cost?: number;
+	/** The neighbour's link-local address on a point-to-point link: RIPng and BFD with it only. */
+	neighbour?: string;
 	/** Run RIPng on this link (default true). */
 	ripng?: boolean;
 	/** Run BFD to RIPng neighbours on this link (default: same as ripng). */
@@ -123,7 +125,11 @@ export class Router {
 		const ripLinks = [...this.links.values()].filter((l) => l.ripng);
 		this.ripng = ripLinks.length === 0 ? null : new RipngSpeaker({
 			clock: deps.clock, table: this.table, send, random,
-			links: ripLinks.map((l) => ({id: l.cfg.id, linkLocal: l.linkLocal, ...(l.cfg.cost === undefined ? {} : {cost: l.cfg.cost}), ...(l.cfg.mtu === undefined ? {} : {mtu: l.cfg.mtu})})),
+			links: ripLinks.map((l) => ({
+				id: l.cfg.id, linkLocal: l.linkLocal,
+				...(l.cfg.cost === undefined ? {} : {cost: l.cfg.cost}), ...(l.cfg.mtu === undefined ? {} : {mtu: l.cfg.mtu}),
+				...(l.cfg.neighbour === undefined ? {} : {neighbour: parseAddr(l.cfg.neighbour)}),
+			})),
 			...(config.ripng ? {timers: config.ripng} : {}),
 			neighbourUsable: (link, addr) => this.usable(link, addr),
 			onNeighbour: (link, addr) => {
@@ -175,17 +181,26 @@ export class Router {
 		return this.running;
 	}
 
-	/** A UDP datagram for this node on `link`, dispatched by destination port. */
-	receive(link: LinkId, dstPort: number, payload: Uint8Array, meta: RxMeta): void {
-		if (!this.running) return;
+	/** A UDP datagram for this node on `link`, dispatched by destination port. False when it was dropped, by the router, RIPng or BFD (the reason is in their `drops`). */
+	receive(link: LinkId, dstPort: number, payload: Uint8Array, meta: RxMeta): boolean {
+		if (!this.running) return true;
 		const l = this.links.get(link);
 		if (l === undefined || !l.up) {
 			this.drops['unknown-link']++;
-			return;
+			return false;
 		}
-		if (dstPort === RIPNG_PORT && l.ripng && this.ripng !== null) this.ripng.receive(link, payload, meta);
-		else if (dstPort === BFD_PORT && l.bfd) this.bfd.receive(link, payload, meta);
-		else this.drops['port-closed']++;
+		if (dstPort === RIPNG_PORT && l.ripng && this.ripng !== null) {
+			const before = this.ripng.dropped;
+			this.ripng.receive(link, payload, meta);
+			return this.ripng.dropped === before;
+		}
+		if (dstPort === BFD_PORT && l.bfd) {
+			const before = this.bfd.dropped;
+			this.bfd.receive(link, payload, meta);
+			return this.bfd.dropped === before;
+		}
+		this.drops['port-closed']++;
+		return false;
 	}
 
 	/** Carrier lost on a link: its connected routes, sessions and learned routes go at once. */
