@@ -4,7 +4,7 @@
 import type {Stack} from '../assembly/stack.js';
 import type {PipelineCounters, PortCounters} from '../pipeline/counters.js';
 import {formatPrefix} from '../route/prefix.js';
-import {MAX_ROUTES_PER_NEIGHBOUR} from '../route/ripng.js';
+import {MAX_ROUTES_PER_NEIGHBOUR} from '../route/ripng-types.js';
 import type {RouteView} from '../route/table.js';
 import type {AnycastCounters} from '../roles/anycast.js';
 import {formatAddr} from '../util/addr.js';
