@@ -9,13 +9,6 @@
       "sources": ["src/io/native/anyguard_io.c", "src/io/native/hmac.c"],
       "defines": ["NAPI_VERSION=8"],
       "cflags_c": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
-    },
-    {
-      # Reference sender and readers in plain C, the baselines of bench/tun.ts.
-      "target_name": "agio_bench",
-      "type": "executable",
-      "sources": ["src/io/native/agio_bench.c"],
-      "cflags_c": ["-std=gnu11", "-O2", "-Wall", "-Wextra"]
     }
   ]
 }

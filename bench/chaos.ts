@@ -1,6 +1,6 @@
 // Faults on the running default network (issue 11, docs/reliability.md): the
 // client asks S over DNS every 20 ms for ANYGUARD_CHAOS_S (default 60) with no
-// faults, then as long again while test/helpers/chaos.ts kills role
+// faults, then as long again while lab/chaos.ts kills role
 // processes, flaps links, bursts 30 % loss on links and stops dnsmasq on a
 // server, one at a time. Reported: availability, the longest gap, the time to
 // reconverge after the last fault, whether routes ended as they started, and
@@ -9,10 +9,10 @@
 //   npm run bench -- chaos            needs root
 import {watchProbe} from '../src/cli/probe.js';
 import {selfCommand} from '../src/netns/setup.js';
-import {DEFAULT_TOPOLOGY} from '../test/helpers/net.js';
-import {runChaos} from '../test/helpers/chaos.js';
-import {bringUpNs} from '../test/conformance/nsnet.js';
-import type {NsNet} from '../test/conformance/nsnet.js';
+import {DEFAULT_TOPOLOGY} from '../src/netns/names.js';
+import {runChaos} from '../lab/chaos.js';
+import {bringUpNs} from '../lab/nsnet.js';
+import type {NsNet} from '../lab/nsnet.js';
 import {withRatio} from './lib.js';
 import type {Bench, Result} from './lib.js';
 import {sleep} from './proc.js';

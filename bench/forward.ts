@@ -8,8 +8,8 @@
 //            underlay end, datagrams each holding one inner IPv6/UDP packet
 //            (100-byte payload) for b's address; in r the router's pipeline
 //            (buildStack of a router node, its two UdpLinks, wired with the
-//            pump and sender of `anyguard node`) forwards them; a C recvmmsg
-//            sink in b counts what arrives on b's underlay end.
+//            port glue `anyguard node` uses, src/assembly/ports.ts) forwards
+//            them; a C recvmmsg sink in b counts what arrives on b's underlay end.
 //   kernel   the same sender sends the inner packet's 100-byte payload
 //            natively to b's address; r's kernel forwards
 //            (net.ipv6.conf.all.forwarding=1, routes from src/netns/kernel.ts);
@@ -25,14 +25,14 @@
 // the sink is placed by the scheduler. Run as a script with `child ...` it is
 // the JS side in r. ANYGUARD_BENCH_PROFILE=DIR writes a --cpu-prof of each
 // `ours` round there.
-import type * as M_cli_node from '../src/cli/node.js';
+import type * as M_assembly_ports from '../src/assembly/ports.js';
+import type * as M_assembly_stack from '../src/assembly/stack.js';
 import type * as M_config_topology from '../src/config/topology.js';
 import type * as M_io_udp_link from '../src/io/udp-link.js';
 import type * as M_netns_kernel from '../src/netns/kernel.js';
 import type * as M_netns_names from '../src/netns/names.js';
-import type * as M_node_stack from '../src/node/stack.js';
-import type * as M_node_tap from '../src/node/tap.js';
-import type * as M_node_trace from '../src/node/trace.js';
+import type * as M_ops_capture from '../src/ops/capture.js';
+import type * as M_ops_trace from '../src/ops/trace.js';
 import type * as M_util_addr from '../src/util/addr.js';
 import type * as M_util_clock from '../src/util/clock.js';
 import type * as M_util_log from '../src/util/log.js';
@@ -86,11 +86,11 @@ async function child(args: string[]): Promise<void> {
 		});
 	} else {
 		// What `anyguard node r` does (src/cli/node.ts), with a static route to b's address instead of RIPng's.
-		const {buildStack} = await load<typeof M_node_stack>('node/stack');
+		const {buildStack} = await load<typeof M_assembly_stack>('assembly/stack');
 		const {SystemClock} = await load<typeof M_util_clock>('util/clock');
-		const {Tap} = await load<typeof M_node_tap>('node/tap');
-		const {Tracer} = await load<typeof M_node_trace>('node/trace');
-		const {pump, sender, dropLogger} = await load<typeof M_cli_node>('cli/node');
+		const {Tap} = await load<typeof M_ops_capture>('ops/capture');
+		const {Tracer} = await load<typeof M_ops_trace>('ops/trace');
+		const {attachLink, dropLogger} = await load<typeof M_assembly_ports>('assembly/ports');
 		const {createLogger} = await load<typeof M_util_log>('util/log');
 		const {parseAddr} = await load<typeof M_util_addr>('util/addr');
 		const log = createLogger('r', {file: join(args[2]!, 'r.log'), level: 'info'});
@@ -103,16 +103,14 @@ async function child(args: string[]): Promise<void> {
 				onDrop(reason);
 			},
 		});
-		const tracer = new Tracer(stack.node);
+		const tracer = new Tracer(stack.pipeline);
 		void tracer;
 		const tap = new Tap();
 		for (const [peer, port] of [
 			['a', fromA],
 			['b', toB],
-		] as const) {
-			const attached = stack.attachLink(peer, sender(port, peer, tap));
-			pump(port, attached, tap, (p, b, o, l) => stack.node.receive(p, b, o, l));
-		}
+		] as const)
+			attachLink(stack, peer, port, undefined, tap);
 		stack.start();
 		stack.router.table.upsert({prefix: parseAddr(ADDR.b), len: 128, origin: 'static', metric: 1, nextHop: {kind: 'direct', link: 'b'}, advertise: false});
 	}

@@ -6,12 +6,13 @@ import type {ChildProcess} from 'node:child_process';
 import {existsSync} from 'node:fs';
 import {cpus} from 'node:os';
 import {createInterface} from 'node:readline';
-import {fileURLToPath} from 'node:url';
 import {ROOT} from './code.js';
+import {tool} from './native/build.js';
 
 export type Json = Record<string, number | string>;
 
-export const TOOL = fileURLToPath(new URL('../build/Release/agio_bench', import.meta.url));
+/** The plain-C senders and sinks (bench/native/agio_bench.c), built on first use. */
+export const TOOL = tool('agio_bench');
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const twoCores = cpus().length >= 2 && existsSync('/usr/bin/taskset');
 

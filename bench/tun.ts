@@ -1,6 +1,6 @@
 // I/O figures (suite `tun`): the addon's TUN reader and writer and its UDP
 // link, each against a plain-C program doing the same job on the same kernel
-// path in the same run (build/Release/agio_bench, src/io/native/agio_bench.c).
+// path in the same run (bench/native/agio_bench.c, built on demand into build/bench/).
 //
 //   tun.read.pps    a C sender hands packets to the TUN's transmit routine
 //                   (AF_PACKET, qdisc bypassed); the JS reader drains them.
@@ -31,12 +31,13 @@ import {cpus} from 'node:os';
 import {createInterface} from 'node:readline';
 import {fileURLToPath} from 'node:url';
 import {withRatio} from './lib.js';
-import {tool} from './native/build.js';
 import type {Bench, Result} from './lib.js';
+import {tool} from './native/build.js';
 
 const HERE = fileURLToPath(import.meta.url);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const TOOL = fileURLToPath(new URL('../build/Release/agio_bench', import.meta.url));
+/** The plain-C baselines (bench/native/agio_bench.c), built on first use. */
+const TOOL = tool('agio_bench');
 const PREFIX = `agio-bench-${process.pid}-`;
 /** Seconds measured per figure, after WARM seconds of traffic. */
 const SECONDS = 1.5;
@@ -306,7 +307,6 @@ async function tunPacket(): Promise<string> {
 
 export const run: Bench = async () => {
 	if (process.getuid?.() !== 0) throw new Error('bench/tun.ts needs root: it makes network namespaces and TUN devices');
-	if (!existsSync(TOOL)) throw new Error(`bench/tun.ts: ${TOOL} is missing; build with npm install or npx node-gyp rebuild`);
 	const results: Result[] = [];
 	try {
 		// TUN: the sender and both readers share one namespace.

@@ -23,41 +23,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#define TOOL_NAME "c_send"
+#include "common.h"
+
 #ifndef SOL_UDP
 #define SOL_UDP 17
 #endif
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
 #endif
-
-static double now(void) {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what) {
-	fprintf(stderr, "c_send: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static void endpoint(const char *text, const char *port, struct sockaddr_in6 *out) {
-	char buf[128];
-	snprintf(buf, sizeof buf, "%s", text);
-	memset(out, 0, sizeof *out);
-	out->sin6_family = AF_INET6;
-	out->sin6_port = htons((uint16_t)atoi(port));
-	char *zone = strchr(buf, '%');
-	if (zone) {
-		*zone++ = 0;
-		out->sin6_scope_id = if_nametoindex(zone);
-		if (!out->sin6_scope_id) die(zone);
-	}
-	if (inet_pton(AF_INET6, buf, &out->sin6_addr) != 1) {
-		errno = EINVAL;
-		die(text);
-	}
-}
 
 int main(int argc, char **argv) {
 	if (argc < 7) {

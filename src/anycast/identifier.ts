@@ -5,7 +5,7 @@ import {addrEquals} from '../util/addr.js';
 import {IPV6, IPV6_HEADER_LEN, Proto} from '../wire/ipv6.js';
 import {finalDestOptsIndex, insertDestOption} from '../wire/destopts.js';
 import {setU16} from '../wire/bytes.js';
-import {Opt} from '../wire/options.js';
+import {nextOption} from '../wire/options.js';
 import {PacketInfo, parsePacket} from '../wire/packet.js';
 import {INPUT_MAX, checkTag, hmacBackend, stampHmacNative, writeTag} from './auth.js';
 import type {Group, Groups} from './group.js';
@@ -35,20 +35,12 @@ export function locateIdentifier(info: PacketInfo): Located {
 		// The identifier travels end to end, server to client: a packet with a Routing header is
 		// addressed to someone on the way, and its stamp is misplaced whatever header holds it.
 		const final = i === last && proto === Proto.DestOpts && !info.isFragment && info.routingIndex < 0;
-		for (let pos = start; pos < end; ) {
-			const type = buf[pos]!;
-			if (type === Opt.Pad1) {
-				pos++;
-				continue;
-			}
-			const len = buf[pos + 1]!;
-			if (type === ID_OPTION_TYPE) {
-				if (!final) return 'id-misplaced';
-				if (found >= 0) return 'id-duplicate';
-				found = pos + 2;
-				foundLen = len;
-			}
-			pos += 2 + len;
+		for (let pos = start; pos < end; pos = nextOption(buf, pos)) {
+			if (buf[pos] !== ID_OPTION_TYPE) continue;
+			if (!final) return 'id-misplaced';
+			if (found >= 0) return 'id-duplicate';
+			found = pos + 2;
+			foundLen = buf[pos + 1]!;
 		}
 	}
 	if (found < 0) return 'absent';

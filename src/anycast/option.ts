@@ -42,7 +42,7 @@ export interface IdentifierRepr {
 
 /**
  * Why option data is not a well-formed identifier. Every code is also a drop
- * reason (src/node/drop.ts) of the node that parsed it.
+ * reason (src/roles/anycast.ts) of the node that parsed it.
  */
 export type IdentifierFault = 'id-malformed' | 'id-unknown-alg';
 

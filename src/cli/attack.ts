@@ -14,7 +14,7 @@ import {ALG_BY_NAME} from '../anycast/option.js';
 import type {Group} from '../anycast/group.js';
 import {keyPath} from '../config/topology.js';
 import type {Topology} from '../config/topology.js';
-import {injectPackets, queryStatus} from '../node/control.js';
+import {injectPackets, queryStatus} from '../ops/control.js';
 import {ATTACKS, craft, stopped} from '../roles/attacker.js';
 import type {AttackKind, AttackSpec} from '../roles/attacker.js';
 import {TUN_NAME, files, linkIfname, namespace, stateDir, underlayAddress} from '../netns/names.js';
@@ -22,7 +22,9 @@ import {isKernelRole} from '../config/topology.js';
 import {birdNeighbourDropped} from '../netns/bird.js';
 import {linkKind} from '../netns/links.js';
 import {parseAddr} from '../util/addr.js';
+import {IPV6, IPV6_HEADER_LEN, Proto} from '../wire/ipv6.js';
 import {readPcap} from '../wire/pcap.js';
+import {UDP_HEADER_LEN} from '../wire/udp.js';
 
 export interface AttackResult {
 	kind: AttackKind;
@@ -67,8 +69,9 @@ export async function capture(ns: string, dev: string, filter: string, dir: stri
 
 /** The genuine stamped responses inside the UDP underlay datagrams captured on the client's link. */
 function innerPackets(frames: Uint8Array[]): Uint8Array[] {
-	// Ethernet was stripped by readPcap: an outer IPv6 header (40) and UDP (8) wrap the inner packet.
-	return frames.filter((f) => f.length > 48 + 40 && f[6] === 17).map((f) => f.slice(48));
+	// Ethernet was stripped by readPcap: an outer IPv6 header and UDP wrap the inner packet.
+	const outer = IPV6_HEADER_LEN + UDP_HEADER_LEN;
+	return frames.filter((f) => f.length > outer + IPV6_HEADER_LEN && f[IPV6.nextHeader] === Proto.Udp).map((f) => f.slice(outer));
 }
 
 /** A signing key the attacker holds (a compromised server of another service), of a group other than `S`'s when S is given. */
@@ -155,7 +158,7 @@ export async function runAttack(t: Topology, kind: AttackKind, o: AttackOptions 
 		let genuine: Uint8Array | undefined;
 		if (eavesdrop) {
 			const frames = await eavesdrop.stop();
-			genuine = tap.unwrap(frames).find((p) => p[6] === 60);
+			genuine = tap.unwrap(frames).find((p) => p[IPV6.nextHeader] === Proto.DestOpts);
 			if (!genuine) throw new Error('no genuine stamped response was captured on the client link');
 			log(`eavesdropped a genuine stamped response (${genuine.length} bytes)`);
 			if (kind === 'replay-stale') {
@@ -170,7 +173,7 @@ export async function runAttack(t: Topology, kind: AttackKind, o: AttackOptions 
 			for (let attempt = 1; attempt <= 3 && !own; attempt++) {
 				const tap = await capture(ns, TUN_NAME, 'ip6', dir, `own-${attempt}`);
 				const r = spawnSync('ip', ['netns', 'exec', ns, 'ping', '-6', '-n', '-e', String(echoId), '-c', '1', '-W', '2', S], {encoding: 'utf8'});
-				own = (await tap.stop()).find((p) => p[6] === 60);
+				own = (await tap.stop()).find((p) => p[IPV6.nextHeader] === Proto.DestOpts);
 				if (!own) log(`try ${attempt}: no stamped answer on ${spec.from}'s TUN (ping: ${(r.stdout.split('\n').find((l) => /transmitted/.test(l)) ?? r.stderr).trim()})`);
 			}
 			if (!own) throw new Error(`no genuine stamped answer reached ${spec.from}'s TUN in three tries`);

@@ -5,7 +5,7 @@
 import {spawnSync} from 'node:child_process';
 import {rmSync, writeFileSync, readFileSync} from 'node:fs';
 import type {Topology} from '../config/topology.js';
-import {queryStatus} from '../node/control.js';
+import {queryStatus} from '../ops/control.js';
 import {files, namespace, stateDir} from '../netns/names.js';
 import {ATTACKS} from '../roles/attacker.js';
 import type {AttackKind} from '../roles/attacker.js';

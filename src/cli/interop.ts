@@ -6,7 +6,7 @@ import {birdc} from '../netns/bird.js';
 import {changeLink, describeConditions, isKernelNode, linkDevices, linkKind} from '../netns/links.js';
 import type {LinkCommand} from '../netns/links.js';
 import {files, stateDir} from '../netns/names.js';
-import {reloadLinks} from '../node/control.js';
+import {reloadLinks} from '../ops/control.js';
 
 export class InteropUsageError extends Error {
 	override readonly name = 'InteropUsageError';

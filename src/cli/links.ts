@@ -16,29 +16,11 @@ import type {PacketPort} from '../io/types.js';
 import {CONTROL_PORT, LINK_PORT, findLink, linkIfname, namespace, underlayAddress} from '../netns/names.js';
 import {linkKey, linkKind, processShare, readLinkStates} from '../netns/links.js';
 import type {LinkKind} from '../netns/links.js';
-import type {AttachedPort} from '../node/node.js';
-import type {Stack} from '../node/stack.js';
-import type {Tap} from '../node/tap.js';
+import {pump} from '../assembly/ports.js';
+import type {Stack} from '../assembly/stack.js';
+import type {PortTap as Tap} from '../io/types.js';
 import type {Clock} from '../util/clock.js';
 import type {Logger} from '../util/log.js';
-
-/** Wires a port's batches into the node: one call per packet, no copies; the tap sees them while a capture runs. */
-export function pump(port: PacketPort, attached: AttachedPort, tap: Tap, receive: (p: AttachedPort, buf: Uint8Array, off: number, len: number) => void): void {
-	port.onReceive((buf, offsets, lengths, count) => {
-		for (let i = 0; i < count; i++) {
-			if (tap.active) tap.record(attached.name, 'in', buf, offsets[i]!, lengths[i]!);
-			receive(attached, buf, offsets[i]!, lengths[i]!);
-		}
-	});
-}
-
-/** Sends through `port`, letting the tap see it while a capture runs. */
-export function sender(port: PacketPort, name: string, tap: Tap): (buf: Uint8Array, off: number, len: number) => boolean {
-	return (buf, off, len) => {
-		if (tap.active) tap.record(name, 'out', buf, off, len);
-		return port.send(buf, off, len);
-	};
-}
 
 /** Route exchange or BFD between neighbours (link-local UDP to 521 or 3784), which a line sends first. */
 function isControl(buf: Uint8Array, off: number, len: number): boolean {
@@ -109,13 +91,13 @@ export function wireLinks(o: {t: Topology; node: string; state: string; stack: S
 			};
 			const attached = stack.attachLink(end.id, send(out.data), send(out.control));
 			const receiveBatch = (buf: Uint8Array, offs: Uint32Array, lens: Uint32Array, n: number) => {
-				for (let i = 0; i < n; i++) stack.node.receive(attached, buf, offs[i]!, lens[i]!);
+				for (let i = 0; i < n; i++) stack.pipeline.receive(attached, buf, offs[i]!, lens[i]!);
 			};
 			const inbound = new Direction(clock, receiveBatch, receiveBatch);
 			pump(tun, attached, tap, (p, b, off, len) => {
 				const line = isControl(b, off, len) ? inbound.control : inbound.data;
 				if (line.active) line.push(b, off, len);
-				else stack.node.receive(p, b, off, len);
+				else stack.pipeline.receive(p, b, off, len);
 			});
 			ends.push({peer: end.peer, key: linkKey(link), kind, out, in: inbound, link});
 			log.child({link: end.peer}).info('link attached', {kind, dev, netns: namespace(t, end.peer), mtu: end.mtu, cost: end.cost});
@@ -146,8 +128,8 @@ export function wireLinks(o: {t: Topology; node: string; state: string; stack: S
 			return line.active ? line.push(buf, off, len) : port.send(buf, off, len);
 		};
 		const attached = stack.attachLink(end.id, via(out.data, udp), via(out.control, control), () => void control.drain());
-		pump(udp, attached, tap, (p, b, off, len) => stack.node.receive(p, b, off, len));
-		pump(control, attached, tap, (p, b, off, len) => stack.node.receiveControl(p, b, off, len));
+		pump(udp, attached, tap, (p, b, off, len) => stack.pipeline.receive(p, b, off, len));
+		pump(control, attached, tap, (p, b, off, len) => stack.pipeline.receiveControl(p, b, off, len));
 		ends.push({peer: end.peer, key: linkKey(link), kind, out, link});
 		log.child({link: end.peer}).info('link attached', {kind, ifname, mtu: end.mtu, cost: end.cost});
 	}

@@ -1,58 +1,30 @@
 // `anyguard node <name>`: one role process, attached to its namespace's TUN
-// and to one UDP link per topology link. `anyguard up` starts one of these
-// in each namespace, under a supervisor.
+// and to one UDP link per topology link (two sockets each: data and the
+// control channel). `anyguard up` starts one of these in each namespace,
+// under a supervisor. The node is assembled in src/assembly; this file opens
+// its devices, serves its control socket, and logs.
 import {monitorEventLoopDelay} from 'node:perf_hooks';
-import {privateDir} from '../util/statedir.js';
+import {attachTun, dropLogger, ipv4Logger, onWire} from '../assembly/ports.js';
+import {buildStack} from '../assembly/stack.js';
 import {loadTopology} from '../config/topology.js';
 import {openTun} from '../io/tun.js';
 import type {PacketPort} from '../io/types.js';
-import {serveControl} from '../node/control.js';
-import {buildStack} from '../node/stack.js';
-import {nodeStatus} from '../node/status.js';
-import type {LoopDelay} from '../node/status.js';
 import {TUN_NAME, files} from '../netns/names.js';
-import {pump, sender, wireLinks} from './links.js';
-
-export {pump, sender};
+import {Tap} from '../ops/capture.js';
+import {serveControl} from '../ops/control.js';
+import {nodeStatus} from '../ops/status.js';
+import type {LoopDelay} from '../ops/status.js';
+import {Tracer} from '../ops/trace.js';
+import {wireLinks} from './links.js';
 import {SystemClock} from '../util/clock.js';
 import {createLogger} from '../util/log.js';
-import type {Logger} from '../util/log.js';
-import type {DropReason} from '../node/drop.js';
-import {Tap} from '../node/tap.js';
-import {Tracer} from '../node/trace.js';
-import {describeIpv4} from '../util/ipv4.js';
+import {privateDir} from '../util/statedir.js';
 
 export interface NodeProcessOptions {
 	topology: string;
 	node: string;
 	state: string;
 	level?: string;
-}
-
-/** IPv4 reaching a TUN (the host sending it by mistake) is decoded with ip-packet for the log, at most once a second. */
-function ipv4Logger(log: Logger): (buf: Uint8Array, off: number, len: number) => void {
-	let last = 0;
-	return (buf, off, len) => {
-		const now = Date.now();
-		if (now - last < 1000) return;
-		last = now;
-		log.info('IPv4 packet on the TUN, dropped (the network is IPv6 only)', describeIpv4(buf.subarray(off, off + len)));
-	};
-}
-
-/** Drops are logged at debug level one by one, and summarized at info level at most once a second. */
-export function dropLogger(log: Logger): (reason: DropReason) => void {
-	const pending = new Map<DropReason, number>();
-	const timer = setInterval(() => {
-		if (pending.size === 0) return;
-		log.info('drops', Object.fromEntries(pending));
-		pending.clear();
-	}, 1000);
-	timer.unref();
-	return (reason) => {
-		pending.set(reason, (pending.get(reason) ?? 0) + 1);
-		if (log.isDebugEnabled()) log.debug('drop', {reason});
-	};
 }
 
 /** How late the event loop runs timers, over windows of 10 s: packet work must never keep BFD's timers waiting. */
@@ -73,18 +45,6 @@ function loopDelayMonitor(): () => LoopDelay {
 	};
 }
 
-/** Sends raw bytes out of the link the route to their destination takes (or the first link), unparsed. */
-function onWire(stack: ReturnType<typeof buildStack>, bytes: Uint8Array): boolean {
-	const links = [...stack.node.ports.values()].filter((p) => p.kind === 'link');
-	let port = links[0];
-	if (bytes.length >= 40) {
-		const index = stack.node.routes.lookup(bytes, 24, 0);
-		const nh = index >= 0 ? stack.node.routes.nextHop(index) : undefined;
-		if (nh?.kind !== 'local' && nh?.link) port = stack.node.ports.get(nh.link) ?? port;
-	}
-	return port ? port.transmit(bytes, 0, bytes.length) : false;
-}
-
 export async function runNode(options: NodeProcessOptions): Promise<void> {
 	privateDir(options.state);
 	const t = loadTopology(options.topology);
@@ -101,9 +61,8 @@ export async function runNode(options: NodeProcessOptions): Promise<void> {
 			tracer.current?.dropped(reason, pkt);
 		},
 	});
-	tracer.current = new Tracer(stack.node);
+	tracer.current = new Tracer(stack.pipeline);
 	const tap = new Tap();
-	const ipv4 = ipv4Logger(log);
 	const ports: Array<[string, PacketPort]> = [];
 	const fail = (what: string) => (error: Error) => {
 		log.error(`${what} stopped: ${error.message}`);
@@ -113,11 +72,7 @@ export async function runNode(options: NodeProcessOptions): Promise<void> {
 	const tun = openTun(TUN_NAME);
 	ports.push(['host', tun]);
 	tun.onError(fail(`TUN ${TUN_NAME}`));
-	const host = stack.attachHost(sender(tun, 'host', tap), tun.mtu);
-	pump(tun, host, tap, (p, b, o, l) => {
-		if (b[o]! >>> 4 === 4) ipv4(b, o, l);
-		stack.node.receive(p, b, o, l);
-	});
+	attachTun(stack, tun, tap, ipv4Logger(log));
 
 	// Every topology link: UDP on a veth to an anyguard neighbour, or a kernel neighbour's TUN (src/cli/links.ts).
 	const links = wireLinks({t, node: options.node, state: options.state, stack, tap, clock, log, fail});
@@ -139,9 +94,7 @@ export async function runNode(options: NodeProcessOptions): Promise<void> {
 		},
 		tap,
 		tracer: tracer.current,
-		// Forged traffic for the attack drills: the attacker and the insider terminals own their devices, so
-		// what they forge goes straight onto their wire, past their own node (the first node of ours to parse
-		// it is the neighbour), out of the link the route to its destination takes, or their first link.
+		// Forged traffic for the attack drills goes straight onto the wire (onWire): the attacker and the insider terminals own their devices.
 		...(stack.spec.role === 'attacker' || stack.spec.role === 'terminal'
 			? {
 					inject: (packets: Uint8Array[]) => {

@@ -1,14 +1,13 @@
 // `anyguard status [node]`: what every node of a running network is doing,
 // read from the control sockets. Tables for people, --json for scripts.
-import {queryStatus} from '../node/control.js';
-import type {BoundStatus, NodeStatus} from '../node/status.js';
-import {DROP_REASONS} from '../node/drop.js';
 import {isKernelRole} from '../config/topology.js';
 import type {Topology} from '../config/topology.js';
 import {kernelNodeStatus} from '../netns/bird.js';
 import type {KernelNodeStatus} from '../netns/bird.js';
 import {describeConditions, kernelPoliced, linkKey, readLinkStates} from '../netns/links.js';
 import {files, stateDir} from '../netns/names.js';
+import {queryStatus} from '../ops/control.js';
+import type {BoundStatus, NodeStatus, RouteStatus} from '../ops/status.js';
 
 export interface StatusOptions {
 	node?: string;
@@ -52,6 +51,12 @@ function duration(ms: number): string {
 	return s < 120 ? `${s}s` : s < 7200 ? `${Math.floor(s / 60)}m` : `${Math.floor(s / 3600)}h`;
 }
 
+/** Where a route leads, as `ip route` says it: `via ADDR dev LINK`, `dev LINK` or `local`. */
+function routeDevice(r: RouteStatus): string {
+	const h = r.nextHop;
+	return h.kind === 'via' ? `via ${h.via} dev ${h.link}` : h.kind === 'direct' ? `dev ${h.link}` : 'local';
+}
+
 export function render(snap: Snapshot, o: StatusOptions = {}): string {
 	const out: string[] = [];
 	out.push(
@@ -67,7 +72,7 @@ export function render(snap: Snapshot, o: StatusOptions = {}): string {
 				}
 				if (!status) return [name, role, `down (${error})`];
 				const c = status.counters;
-				const dropped = DROP_REASONS.reduce((n, r) => n + c.drops[r], 0);
+				const dropped = Object.values(c.drops).reduce((n, v) => n + v, 0);
 				return [name, role, 'up', String(status.pid), duration(status.uptimeMs), String(c.rxPackets), String(c.txPackets), String(c.forwarded), String(c.stamped), String(c.verified), String(dropped), String(status.routeChanges), String(status.bfdStateChanges)];
 			}),
 		),
@@ -132,13 +137,13 @@ export function render(snap: Snapshot, o: StatusOptions = {}): string {
 		out.push('', `ROUTES ${name}   (* selected; an anycast prefix's selected route is the nearest server)   ${status.routeChanges} changes`);
 		out.push(
 			...status.routes.map((r) => {
-				const dev = r.via.startsWith('via ') ? `via ${r.via.slice(4).split('%')[0]} dev ${r.via.split('%')[1]}` : r.via.startsWith('direct ') ? `dev ${r.via.slice(7)}` : 'local';
+				const dev = routeDevice(r);
 				const nearest = r.anycast && r.selected ? '  ← nearest anycast server' : r.anycast ? '  (anycast, further)' : '';
 				return `${r.selected ? '*' : ' '} ${r.prefix} ${dev} proto ${r.origin} metric ${r.metric}${nearest}`;
 			}),
 		);
 	}
-	const drops = snap.flatMap(({name, status}) => (status ? DROP_REASONS.filter((r) => status.counters.drops[r] > 0).map((r) => [name, r, String(status.counters.drops[r])]) : []));
+	const drops = snap.flatMap(({name, status}) => (status ? Object.entries(status.counters.drops).filter(([, n]) => n > 0).map(([r, n]) => [name, r, String(n)]) : []));
 	out.push('', 'DROPS', drops.length > 0 ? table(['node', 'reason', 'count'], drops) : '(none)');
 	return out.join('\n');
 }

@@ -3,16 +3,19 @@
 // read from the running network when it is up, else from the same topology
 // converged in memory.
 import {spawnSync} from 'node:child_process';
+import {MemNet} from '../assembly/memnet.js';
 import type {Topology} from '../config/topology.js';
-import {queryStatus} from '../node/control.js';
-import type {NodeStatus} from '../node/status.js';
-import {MemNet} from '../node/memnet.js';
 import {files, stateDir} from '../netns/names.js';
-import {formatAddr, parseAddr} from '../util/addr.js';
 import {hostLinkAddresses} from '../netns/setup.js';
 import {isKernelRole} from '../config/topology.js';
 import {kernelNodeStatus} from '../netns/bird.js';
 import {describeConditions, linkKey, linkKind, readLinkStates, topologyConditions} from '../netns/links.js';
+import {queryStatus} from '../ops/control.js';
+import {routeLink} from '../ops/status.js';
+import {prefixContains} from '../route/prefix.js';
+import {formatAddr, parseAddr, parsePrefix} from '../util/addr.js';
+import type {Addr} from '../util/addr.js';
+import type {NodeStatus} from '../ops/status.js';
 
 const STYLE: Record<string, string> = {
 	client: 'shape=box, style="rounded,filled", fillcolor="#cfe8ff"',
@@ -27,19 +30,21 @@ const STYLE: Record<string, string> = {
 };
 
 /** The node a node's selected route for S leads to next: the link's name is the neighbour's; undefined when S is local or unrouted. */
-function nextHop(s: NodeStatus, key: string): string | undefined {
-	const r = s.routes.find((x) => x.selected && x.prefix === key);
-	if (!r || r.via === 'local') return undefined;
-	return r.via.startsWith('via ') ? r.via.split('%')[1]! : r.via.slice('direct '.length);
+function nextHop(s: NodeStatus, S: Addr): string | undefined {
+	const r = s.routes.find((x) => {
+		const p = parsePrefix(x.prefix);
+		return x.selected && p.len === 128 && prefixContains(p.addr, 128, S);
+	});
+	return (r && routeLink(r)) ?? undefined;
 }
 
 /** The path to S from `from` through statuses already read (at most 16 hops; it stops where a status is missing). */
 export function pathFromStatuses(status: (node: string) => NodeStatus | undefined, from: string, S: string): string[] {
-	const key = `${formatAddr(parseAddr(S))}/128`;
+	const s128 = parseAddr(S);
 	const path = [from];
 	for (let i = 0; i < 16; i++) {
 		const s = status(path.at(-1)!);
-		const next = s ? nextHop(s, key) : undefined;
+		const next = s ? nextHop(s, s128) : undefined;
 		if (next === undefined || path.includes(next)) break;
 		path.push(next);
 	}
@@ -48,7 +53,7 @@ export function pathFromStatuses(status: (node: string) => NodeStatus | undefine
 
 /** The nodes a packet for S crosses from `from`, hop by hop: live from the control sockets, or in memory. */
 export async function pathToS(t: Topology, from: string, S: string, stateRoot?: string): Promise<{path: string[]; live: boolean}> {
-	const key = `${formatAddr(parseAddr(S))}/128`;
+	const s128 = parseAddr(S);
 	try {
 		const path = [from];
 		const state = stateDir(t, stateRoot);
@@ -56,13 +61,13 @@ export async function pathToS(t: Topology, from: string, S: string, stateRoot?: 
 			const at = path.at(-1)!;
 			if (isKernelRole(t.nodes.find((n) => n.name === at)!.role)) {
 				// BIRD's (or the kernel's) selected route: via fe80::x%to-<peer>.
-				const r = kernelNodeStatus(t, at, state).routes.find((x) => x.selected && x.prefix === key);
+				const r = kernelNodeStatus(t, at, state).routes.find((x) => x.selected && x.prefix === `${formatAddr(s128)}/128`);
 				const dev = r?.via.split(',')[0]!.split('%')[1];
 				if (!dev?.startsWith('to-')) break;
 				path.push(dev.slice(3));
 				continue;
 			}
-			const next = nextHop(await queryStatus(files.socket(state, at), 500), key);
+			const next = nextHop(await queryStatus(files.socket(state, at), 500), s128);
 			if (next === undefined) break;
 			path.push(next);
 		}

@@ -2,8 +2,8 @@
 // every node did with it and with its reply, in time order.
 import {spawnSync} from 'node:child_process';
 import type {Topology} from '../config/topology.js';
-import {traceControl} from '../node/control.js';
-import type {TraceEvent} from '../node/trace.js';
+import {traceControl} from '../ops/control.js';
+import type {TraceEvent} from '../ops/trace.js';
 import {files, namespace, stateDir} from '../netns/names.js';
 
 export interface TraceResult {

@@ -180,6 +180,8 @@ const linkSchema = z.strictObject({
 	loss: condition(parseLoss).optional().describe('Random loss each direction, e.g. "1%", route exchange and BFD included.'),
 	/** Rate each direction ("10mbit"); route exchange and BFD are sent first. */
 	rate: condition(parseRate).optional().describe('Rate each direction, e.g. "10mbit"; route exchange and BFD are sent first.'),
+	/** BFD on the link (RFC 5880): routes through a neighbour are used while its session is Up. Default true; false leaves route exchange alone to notice a silent failure. */
+	bfd: z.boolean().default(true),
 });
 
 const topologySchema = z.strictObject({

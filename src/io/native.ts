@@ -2,8 +2,8 @@
 // loading it with a clear error, and the wrapper both native port kinds share.
 import {createRequire} from 'node:module';
 import {fileURLToPath} from 'node:url';
-import {IoError} from './types.js';
-import type {IoErrorCode, PacketPort, PortStats, ReceiveHandler} from './types.js';
+import {IoError, PortBase} from './types.js';
+import type {IoErrorCode, PacketPort, PortStats} from './types.js';
 
 /** What the C side hands back: an object with shared areas and methods. */
 export interface NativeHandle {
@@ -149,10 +149,8 @@ const C = {
 } as const;
 const COUNTERS = 12;
 
-function ignore(): void {}
-
 /** What TunDevice and UdpLink share over a NativeHandle. */
-export abstract class NativePort implements PacketPort {
+export abstract class NativePort extends PortBase implements PacketPort {
 	abstract readonly name: string;
 	readonly mtu: number;
 	protected readonly handle: NativeHandle;
@@ -160,11 +158,9 @@ export abstract class NativePort implements PacketPort {
 	private readonly offsets: Uint32Array;
 	private readonly lengths: Uint32Array;
 	private readonly counters: Float64Array;
-	private handler: ReceiveHandler = ignore;
-	private errorHandler: ((error: IoError) => void) | undefined;
-	private isClosed = false;
 
 	protected constructor(open: (callback: Callback) => NativeHandle, mtu: (handle: NativeHandle) => number) {
+		super();
 		if (loadNative().counterCount !== COUNTERS) throw new IoError('addon-missing', `the I/O addon at ${ADDON_PATH} is stale (counter layout differs); rebuild it with \`npx node-gyp rebuild\``);
 		// One closure per port, not per batch: the C side calls it with the batch size.
 		this.handle = open((count) => {
@@ -176,18 +172,6 @@ export abstract class NativePort implements PacketPort {
 		this.lengths = new Uint32Array(this.handle.lengths);
 		this.counters = new Float64Array(this.handle.counters);
 		this.mtu = mtu(this.handle);
-	}
-
-	get closed(): boolean {
-		return this.isClosed;
-	}
-
-	onReceive(handler: ReceiveHandler): void {
-		this.handler = handler;
-	}
-
-	onError(handler: (error: IoError) => void): void {
-		this.errorHandler = handler;
 	}
 
 	send(packet: Uint8Array, off = 0, len = packet.length - off): boolean {
@@ -243,8 +227,6 @@ export abstract class NativePort implements PacketPort {
 	}
 
 	private fail(errno: number): void {
-		const error = new IoError('device-gone', `${this.name}: stopped receiving (errno ${errno}); the device or socket is gone`, errno);
-		if (this.errorHandler) this.errorHandler(error);
-		else throw error;
+		this.raise(new IoError('device-gone', `${this.name}: stopped receiving (errno ${errno}); the device or socket is gone`, errno));
 	}
 }

@@ -79,6 +79,16 @@ export interface UdpEndpoint {
 	port: number;
 }
 
+/**
+ * A capture point on a node's ports (the pcap tap of `anyguard capture`,
+ * src/ops/capture.ts): whoever moves packets tests `active` and, only while
+ * it holds, hands each packet to `record`.
+ */
+export interface PortTap {
+	readonly active: boolean;
+	record(port: string, dir: 'in' | 'out', buf: Uint8Array, off: number, len: number): void;
+}
+
 export interface UdpLink extends PacketPort {
 	readonly kind: 'udp';
 	readonly local: Readonly<Required<UdpEndpoint>>;
@@ -114,6 +124,36 @@ export class IoError extends Error {
 
 export function isIoError(error: unknown): error is IoError {
 	return error instanceof IoError;
+}
+
+function ignore(): void {}
+
+/**
+ * What every port keeps, native or in memory: its receive and error
+ * handlers and whether it is closed. A port that stops calls raise().
+ */
+export abstract class PortBase {
+	protected handler: ReceiveHandler = ignore;
+	private errorHandler: ((error: IoError) => void) | undefined;
+	protected isClosed = false;
+
+	get closed(): boolean {
+		return this.isClosed;
+	}
+
+	onReceive(handler: ReceiveHandler): void {
+		this.handler = handler;
+	}
+
+	onError(handler: (error: IoError) => void): void {
+		this.errorHandler = handler;
+	}
+
+	/** Hands an error that stops the port to the error handler, or throws it when there is none (as an EventEmitter's 'error'). */
+	protected raise(error: IoError): void {
+		if (this.errorHandler) this.errorHandler(error);
+		else throw error;
+	}
 }
 
 export function emptyStats(): PortStats {

@@ -16,7 +16,7 @@ import {staticRoutes} from '../config/paths.js';
 import type {Topology, TopologyNode} from '../config/topology.js';
 import {formatAddr, parseAddr, parsePrefix} from '../util/addr.js';
 import {prefixContains} from '../route/prefix.js';
-import {linkLocalOf} from '../node/stack.js';
+import {linkLocalOf} from '../assembly/links.js';
 import {BIRD, BIRDC, files, linkIfname, namespace} from './names.js';
 import {linkKind} from './links.js';
 import {nftCounted, nftLoad} from './conditions.js';

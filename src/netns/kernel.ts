@@ -48,7 +48,7 @@ function ownAddress(n: TopologyNode): string | undefined {
 export function kernelPlan(t: Topology): KernelPlan {
 	const addresses = new Map<string, Array<[string, string]>>(t.nodes.map((n) => [n.name, []]));
 	// Each veth end also has the underlay address `anyguard up` gives it, and the node's link-local
-	// address of the userspace network (fe80::<node index + 1>, src/node/stack.ts linkLocalOf): with
+	// address of the userspace network (fe80::<node index + 1>, src/assembly/links.ts linkLocalOf): with
 	// addrgenmode none a device has no link-local address of its own, and Linux sends no Neighbor
 	// Solicitation for a forwarded packet from a device without one (ndisc_solicit falls back to it).
 	const linkLocal = (node: string) => `fe80::${(t.nodes.findIndex((n) => n.name === node) + 1).toString(16)}/64`;

@@ -30,7 +30,7 @@ import {applyAssignments, conditionsOf, formatConditions} from '../config/condit
 import type {LinkConditions} from '../config/conditions.js';
 import {isKernelRole} from '../config/topology.js';
 import type {Topology, TopologyLink} from '../config/topology.js';
-import {linkLocalOf} from '../node/stack.js';
+import {linkLocalOf} from '../assembly/links.js';
 import {formatAddr} from '../util/addr.js';
 import {ConditionError, setLoss} from './conditions.js';
 import {CONTROL_PORT, UNDERLAY_OVERHEAD, files, linkIfname, namespace} from './names.js';

@@ -2,8 +2,11 @@
 // (`anyguard node`) must agree on. Everything derives from the topology.
 import {existsSync} from 'node:fs';
 import {join} from 'node:path';
-import {ALG_BY_NAME, identifierLength} from '../anycast/option.js';
+import {fileURLToPath} from 'node:url';
 import type {Topology, TopologyLink} from '../config/topology.js';
+
+/** The patent's Fig. 1, what `anyguard up` and every network command use when given no topology. */
+export const DEFAULT_TOPOLOGY = fileURLToPath(new URL('../../netns/topologies/default.json', import.meta.url));
 
 /** UDP port of the underlay: one inner IPv6 packet per datagram, both ends. */
 export const LINK_PORT = 6464;
@@ -70,20 +73,6 @@ export const files = {
 	birdConf: (dir: string, node: string) => join(dir, `${node}.bird.conf`),
 	birdCtl: (dir: string, node: string) => join(dir, `${node}.bird.ctl`),
 };
-
-/**
- * TUN MTU of a node: the link MTU, less the largest stamp it adds for a
- * server, so the kernel's responses still fit the link once stamped
- * (docs/protocol.md §8).
- */
-export function tunMtu(t: Topology, node: string): number {
-	const spec = t.nodes.find((n) => n.name === node)!;
-	const linkMtu = Math.min(...t.links.filter((l) => l.a === node || l.b === node).map((l) => l.mtu));
-	if (spec.role !== 'server') return linkMtu;
-	const stamp = Math.max(0, ...(spec.groups ?? []).map((g) => 2 + 2 + identifierLength(ALG_BY_NAME[t.groups.find((x) => x.name === g)!.alg])));
-	return linkMtu - ((stamp + 7) & ~7);
-}
-
 /** The BIRD binaries, by their system paths (a name could be shadowed on PATH); undefined when bird2 is not installed. */
 export const BIRD = ['/usr/sbin/bird', '/sbin/bird', '/usr/bin/bird'].find((p) => existsSync(p));
 export const BIRDC = ['/usr/sbin/birdc', '/sbin/birdc', '/usr/bin/birdc'].find((p) => existsSync(p));

@@ -7,20 +7,21 @@ import {existsSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync} 
 import {privateDir, trustedDir} from '../util/statedir.js';
 import {join, resolve} from 'node:path';
 import {fileURLToPath} from 'node:url';
-import {queryStatus} from '../node/control.js';
-import type {NodeStatus} from '../node/status.js';
 import {KeyError, deriveClientKey, loadHmacKey} from '../anycast/keys.js';
+import {nodeGroups} from '../assembly/keys.js';
+import {hostMtu} from '../assembly/links.js';
 import {TopologyError, isKernelRole, keyPath, loadTopology} from '../config/topology.js';
-import {buildStack} from '../node/stack.js';
-import {SimClock} from '../util/clock.js';
 import type {Topology, TopologyLink, TopologyNode} from '../config/topology.js';
-import {formatAddr, parseAddr, parsePrefix} from '../util/addr.js';
+import {queryStatus} from '../ops/control.js';
+import type {NodeStatus} from '../ops/status.js';
 import {prefixContains} from '../route/prefix.js';
+import {addrEquals, formatAddr, parseAddr, parsePrefix} from '../util/addr.js';
+import type {Addr} from '../util/addr.js';
 import {applyKernelConditions, applyKernelPolice, describeConditions, kernelLinkLocal, linkKey, linkKind, netemLikely, topologyConditions, tunEnds, writeLinkStates} from './links.js';
 import {BIRD, applyBirdNeighbourRules, birdConfig, BirdError, kernelNodeStatus, kernelRouteGaps} from './bird.js';
 import {shortestPaths, staticRoutes} from '../config/paths.js';
 import {ConditionError} from './conditions.js';
-import {HOST_LINK_IFNAME, TUN_NAME, UNDERLAY_OVERHEAD, files, hostVeth, linkIfname, namespace, stateDir, tunMtu, underlayAddress} from './names.js';
+import {HOST_LINK_IFNAME, TUN_NAME, UNDERLAY_OVERHEAD, files, hostVeth, linkIfname, namespace, stateDir, underlayAddress} from './names.js';
 
 export class SetupError extends Error {
 	override readonly name = 'SetupError';
@@ -211,7 +212,7 @@ export async function up(topologyFile: string, options: UpOptions = {}): Promise
 			if (isKernelRole(n.role)) continue;
 			const ns = namespace(t, n.name);
 			run(progress, ['ip', '-n', ns, 'tuntap', 'add', 'dev', TUN_NAME, 'mode', 'tun']);
-			run(progress, ['ip', '-n', ns, 'link', 'set', 'dev', TUN_NAME, 'addrgenmode', 'none', 'mtu', String(tunMtu(t, n.name)), 'up']);
+			run(progress, ['ip', '-n', ns, 'link', 'set', 'dev', TUN_NAME, 'addrgenmode', 'none', 'mtu', String(hostMtu(t, n.name)), 'up']);
 			if (!n.host) continue;
 			for (const addr of [n.host.address, ...anycastAddresses(t, n)]) run(progress, ['ip', '-n', ns, 'addr', 'add', `${addr}/128`, 'dev', TUN_NAME, 'nodad']);
 			// Everything the host sends goes to its node; its node decides.
@@ -267,13 +268,13 @@ export async function up(topologyFile: string, options: UpOptions = {}): Promise
  * Loads every node's keys as its role process will, before anything is made:
  * a bad key file stops `up` with an error naming the topology, the field
  * that names the key file, the file and what is wrong with it, and leaves the
- * machine as it was. Building a stack starts nothing (no timers, no I/O).
+ * machine as it was. Only the keys are loaded; no node is built.
  */
 export function checkKeys(t: Topology): void {
 	for (const n of t.nodes) {
 		if (isKernelRole(n.role)) continue;
 		try {
-			buildStack(t, n.name, {clock: new SimClock(), wallNow: () => 0, healthCheck: () => undefined});
+			nodeGroups(t, n);
 		} catch (error) {
 			if (!(error instanceof KeyError)) throw error;
 			const at = t.groups.findIndex((g) => (g.key && keyPath(t, g.key) === error.file) || (g.publicKey && keyPath(t, g.publicKey) === error.file));
@@ -444,12 +445,12 @@ function settledMetric(t: Topology, node: string, owners: string[]): number | un
  */
 async function waitConverged(t: Topology, state: string, timeoutMs: number, progress: Progress): Promise<{routingAt: number}> {
 	let routingAt = 0;
-	// BFD runs on every link but those to a static "kernel" node, which speaks no protocol.
+	// BFD runs on every link but those to a static "kernel" node, which speaks no protocol, and those the topology runs without it (`bfd: false`).
 	const isStatic = (name: string) => t.nodes.find((x) => x.name === name)?.role === 'kernel';
-	const peers = new Map(t.nodes.map((n) => [n.name, isStatic(n.name) ? [] : t.links.filter((l) => l.a === n.name || l.b === n.name).map((l) => (l.a === n.name ? l.b : l.a)).filter((p) => !isStatic(p))]));
+	const peers = new Map(t.nodes.map((n) => [n.name, isStatic(n.name) ? [] : t.links.filter((l) => (l.a === n.name || l.b === n.name) && l.bfd).map((l) => (l.a === n.name ? l.b : l.a)).filter((p) => !isStatic(p))]));
 	const targets = [
-		...t.nodes.flatMap((n) => (n.host ? [{prefix: `${formatAddr(parseAddr(n.host.address))}/128`, owners: [n.name]}] : [])),
-		...t.groups.map((g) => ({prefix: `${formatAddr(parseAddr(g.anycast))}/128`, owners: g.servers})),
+		...t.nodes.flatMap((n) => (n.host ? [{addr: parseAddr(n.host.address), owners: [n.name]}] : [])),
+		...t.groups.map((g) => ({addr: parseAddr(g.anycast), owners: g.servers})),
 	];
 	const expected = new Map(t.nodes.map((n) => [n.name, targets.map((x) => settledMetric(t, n.name, x.owners))]));
 	const deadline = Date.now() + timeoutMs;
@@ -460,7 +461,7 @@ async function waitConverged(t: Topology, state: string, timeoutMs: number, prog
 		const answers = await Promise.all(
 			t.nodes.map(async (n): Promise<{routes?: string; bfd?: string} | null> => {
 				if (isKernelRole(n.role)) {
-					const gaps = kernelRouteGaps(t, n.name, state, targets.map((x) => x.prefix));
+					const gaps = kernelRouteGaps(t, n.name, state, targets.map((x) => `${formatAddr(x.addr)}/128`));
 					if (gaps.length > 0) return {routes: `${n.name}: ${gaps[0]!.startsWith('not running') ? gaps[0] : `no route to ${gaps.join(', ')}`}`};
 					if (n.role !== 'bird') return null;
 					const sessions = kernelNodeStatus(t, n.name, state).bfd;
@@ -473,13 +474,13 @@ async function waitConverged(t: Topology, state: string, timeoutMs: number, prog
 				} catch {
 					return {routes: `${n.name}: not answering`};
 				}
-				const selected = s.routes.filter((r) => r.selected);
+				const selected = s.routes.filter((r) => r.selected).map((r) => ({...parsePrefix(r.prefix), metric: r.metric}));
 				const problems = targets.flatMap((x, i) => {
 					const own = x.owners.includes(n.name);
-					const exact = selected.find((r) => r.prefix === x.prefix);
-					if (!exact) return own || coveredBy(x.prefix, selected.map((r) => r.prefix)) ? [] : [`no route to ${x.prefix}`];
+					const exact = selected.find((r) => r.len === 128 && addrEquals(r.addr, 0, x.addr, 0));
+					if (!exact) return own || routed(x.addr, selected) ? [] : [`no route to ${formatAddr(x.addr)}`];
 					const want = expected.get(n.name)![i];
-					return own || want === undefined || exact.metric === want ? [] : [`${x.prefix} at metric ${exact.metric}, not yet ${want}`];
+					return own || want === undefined || exact.metric === want ? [] : [`${formatAddr(x.addr)} at metric ${exact.metric}, not yet ${want}`];
 				});
 				if (problems.length > 0) return {routes: `${n.name}: ${problems.join(', ')}`};
 				const notUp = peers.get(n.name)!.filter((p) => !s.bfd.some((b) => b.link === p && b.state === 'Up'));
@@ -498,13 +499,9 @@ async function waitConverged(t: Topology, state: string, timeoutMs: number, prog
 	throw new SetupError('not-converged', `routing did not converge in ${timeoutMs} ms:\n  ${missing.join('\n  ')}`);
 }
 
-/** Whether a /128 is inside one of the selected prefixes (hosts behind a /64, say). */
-function coveredBy(target: string, prefixes: string[]): boolean {
-	const {addr} = parsePrefix(target);
-	return prefixes.some((p) => {
-		const {addr: pa, len} = parsePrefix(p);
-		return len < 128 && prefixContains(pa, len, addr);
-	});
+/** Whether one of the selected prefixes holds `addr`: its /128, or a prefix it is inside (hosts behind a /64, say). */
+function routed(addr: Addr, prefixes: Array<{addr: Addr; len: number}>): boolean {
+	return prefixes.some((p) => prefixContains(p.addr, p.len, addr));
 }
 
 function readPid(file: string): number | undefined {
@@ -525,7 +522,8 @@ export function startedBy(pid: number, dir: string): boolean {
 	}
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` is still there (signal 0). */
+export function alive(pid: number): boolean {
 	try {
 		process.kill(pid, 0);
 		return true;

@@ -5,14 +5,13 @@
 import {stamp} from '../anycast/identifier.js';
 import type {Group} from '../anycast/group.js';
 import {Alg, ID, ID_OPTION_TYPE, identifierOption} from '../anycast/option.js';
-import type {DropReason} from '../node/drop.js';
+import type {DropReason} from '../pipeline/drops.js';
 import type {Addr} from '../util/addr.js';
 import {Icmp6, quoteInvoking} from '../wire/icmpv6.js';
 import {setU16, setU32} from '../wire/bytes.js';
 import {finish, pseudoHeaderSum, sum16} from '../wire/checksum.js';
-import {IPV6} from '../wire/ipv6.js';
+import {IPV6, IPV6_HEADER_LEN, Proto} from '../wire/ipv6.js';
 import {decodePacket} from '../wire/repr.js';
-import type {NodeStatus} from '../node/status.js';
 import {RIPNG_GROUP, RIPNG_PORT, RIPNG_RESPONSE, encodeRipng} from '../route/ripng-wire.js';
 import {insertDestOption} from '../wire/destopts.js';
 import type {ExtRepr} from '../wire/ext.js';
@@ -90,8 +89,13 @@ export const ATTACKS = {
 /** Packets a flood sends, whatever the count asked: several times what a bounded table would hold on a link. */
 export const FLOOD_PACKETS = 64;
 
+/** What `stopped` reads of a node's status (src/ops/status.ts): its drop counters. */
+export interface StoppedBy {
+	counters: {drops: Record<DropReason, number>};
+}
+
 /** How many of an attack's packets were stopped, read from the status of the node that stops them. */
-export function stopped(spec: AttackSpec, status: NodeStatus): number {
+export function stopped(spec: AttackSpec, status: StoppedBy): number {
 	return status.counters.drops[spec.reason];
 }
 
@@ -128,7 +132,7 @@ function reply(src: Addr, dst: Addr, echoId: number, seq: number, ext: ExtRepr[]
 	return buildPacket({
 		ip: {trafficClass: 0, flowLabel: 0, hopLimit: 64, src, dst},
 		ext,
-		upper: {proto: 58, icmp: {kind: 'echo', type: Icmp6.EchoReply, code: 0, identifier: echoId, sequence: seq, data: new TextEncoder().encode(FORGED_MARK)}},
+		upper: {proto: Proto.Icmpv6, icmp: {kind: 'echo', type: Icmp6.EchoReply, code: 0, identifier: echoId, sequence: seq, data: new TextEncoder().encode(FORGED_MARK)}},
 	});
 }
 
@@ -142,12 +146,12 @@ function request(client: Addr, anycast: Addr, echoId: number, seq: number): Uint
 	return buildPacket({
 		ip: {trafficClass: 0, flowLabel: 0, hopLimit: 64, src: client, dst: anycast},
 		ext: [],
-		upper: {proto: 58, icmp: {kind: 'echo', type: Icmp6.EchoRequest, code: 0, identifier: echoId, sequence: seq, data: new TextEncoder().encode(FORGED_MARK)}},
+		upper: {proto: Proto.Icmpv6, icmp: {kind: 'echo', type: Icmp6.EchoRequest, code: 0, identifier: echoId, sequence: seq, data: new TextEncoder().encode(FORGED_MARK)}},
 	});
 }
 
 function icmpError(src: Addr, dst: Addr, type: 1 | 2 | 3, code: number, param: number, invoking: Uint8Array): Uint8Array {
-	return buildPacket({ip: {trafficClass: 0, flowLabel: 0, hopLimit: 64, src, dst}, ext: [], upper: {proto: 58, icmp: {kind: 'error', type, code, param, invoking: quoteInvoking(invoking)}}});
+	return buildPacket({ip: {trafficClass: 0, flowLabel: 0, hopLimit: 64, src, dst}, ext: [], upper: {proto: Proto.Icmpv6, icmp: {kind: 'error', type, code, param, invoking: quoteInvoking(invoking)}}});
 }
 
 const atomic = (identification: number): ExtRepr => ({kind: 'fragment', offset: 0, more: false, identification, reserved: 0, res: 0});
@@ -161,8 +165,8 @@ function syn(src: Addr, dst: Addr, sport: number, dport: number, seq: number): U
 	seg[12] = 5 << 4;
 	seg[13] = 0x02;
 	setU16(seg, 14, 65535);
-	const bytes = buildPacket({ip: {trafficClass: 0, flowLabel: 0, hopLimit: 64, src, dst}, ext: [], upper: {proto: 6, raw: seg}});
-	setU16(bytes, 40 + 16, finish(sum16(bytes, 40, 20, pseudoHeaderSum(bytes, IPV6.src, IPV6.dst, 20, 6))));
+	const bytes = buildPacket({ip: {trafficClass: 0, flowLabel: 0, hopLimit: 64, src, dst}, ext: [], upper: {proto: Proto.Tcp, raw: seg}});
+	setU16(bytes, IPV6_HEADER_LEN + 16, finish(sum16(bytes, IPV6_HEADER_LEN, 20, pseudoHeaderSum(bytes, IPV6.src, IPV6.dst, 20, Proto.Tcp))));
 	return bytes;
 }
 
@@ -177,7 +181,7 @@ function ripngFlood(seed: number): Uint8Array[] {
 		return buildPacket({
 			ip: {trafficClass: 0, flowLabel: 0, hopLimit: 255, src, dst: RIPNG_GROUP},
 			ext: [],
-			upper: {proto: 17, udp: {srcPort: RIPNG_PORT, dstPort: RIPNG_PORT, payload: encodeRipng(RIPNG_RESPONSE, [{prefix: Uint8Array.of(0x20, 0x01, 0x0d, 0xb8, 0x77, i, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), len: 64, metric: 1}])}},
+			upper: {proto: Proto.Udp, udp: {srcPort: RIPNG_PORT, dstPort: RIPNG_PORT, payload: encodeRipng(RIPNG_RESPONSE, [{prefix: Uint8Array.of(0x20, 0x01, 0x0d, 0xb8, 0x77, i, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), len: 64, metric: 1}])}},
 		});
 	});
 }
@@ -233,7 +237,7 @@ export function craft(kind: AttackKind, ctx: AttackContext): Uint8Array[] {
 				return buildPacket({
 					ip: {trafficClass: 0, flowLabel: 0, hopLimit: 64, src: server, dst: anycast},
 					ext: [],
-					upper: {proto: 17, udp: {srcPort: 53, dstPort: 53, payload: new TextEncoder().encode(FORGED_MARK)}},
+					upper: {proto: Proto.Udp, udp: {srcPort: 53, dstPort: 53, payload: new TextEncoder().encode(FORGED_MARK)}},
 				});
 			case 'insider-src-s':
 				return reply(anycast, client, echoId, seq);

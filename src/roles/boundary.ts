@@ -11,7 +11,9 @@ import type {Group} from '../anycast/group.js';
 import type {Addr} from '../util/addr.js';
 import {prefixContains} from '../route/prefix.js';
 import {IPV6} from '../wire/ipv6.js';
-import type {Node, Packet, Verdict} from '../node/node.js';
+import type {Pipeline} from '../pipeline/pipeline.js';
+import type {Packet, Verdict} from '../pipeline/types.js';
+import type {AnycastCounters} from './anycast.js';
 
 export interface BoundaryOptions {
 	groups: Group[];
@@ -19,9 +21,11 @@ export interface BoundaryOptions {
 	inside: Array<{prefix: Addr; len: number}>;
 	windowMs: number;
 	wallNow: () => number;
+	/** The anycast application's counters on this node (roles/anycast.ts). */
+	counters: AnycastCounters;
 }
 
-export function boundaryRole(node: Node, options: BoundaryOptions): void {
+export function boundaryRole(node: Pipeline, options: BoundaryOptions): void {
 	const groups = new Groups(options.groups);
 	const policy: VerifyPolicy = {groups, provisioned: true, windowMs: options.windowMs};
 	const insideSource = (buf: Uint8Array, off: number) => options.inside.some((p) => prefixContains(p.prefix, p.len, buf, off));
@@ -41,7 +45,8 @@ export function boundaryRole(node: Node, options: BoundaryOptions): void {
 		if (typeof at !== 'number') return at;
 		const fault = verify(info, at, policy, options.wallNow()); // S205 verification
 		if (fault) return fault; // S207 transfer control: S411 discard
-		node.counters.verified++;
+		options.counters.verified++;
+		pkt.event = 'verified';
 		return null; // S208 second transfer
 	});
 }

@@ -22,11 +22,13 @@ import {ID, ID_OPTION_TYPE} from '../anycast/option.js';
 import {ReplayCache} from '../anycast/replay.js';
 import {u32} from '../wire/bytes.js';
 import {Icmp6, TimeExceededCode, isIcmpv6Error} from '../wire/icmpv6.js';
-import {IPV6, IPV6_HEADER_LEN, IPV6_MIN_MTU, Proto} from '../wire/ipv6.js';
+import {IPV6, IPV6_HEADER_LEN, IPV6_MAX_PACKET, IPV6_MIN_MTU, Proto} from '../wire/ipv6.js';
 import {removeDestOption} from '../wire/destopts.js';
 import type {PacketInfo} from '../wire/packet.js';
 import {rewriteSource} from '../wire/rewrite.js';
-import type {Node, Packet, Verdict} from '../node/node.js';
+import type {Pipeline} from '../pipeline/pipeline.js';
+import type {Packet, Verdict} from '../pipeline/types.js';
+import type {AnycastCounters} from './anycast.js';
 
 export interface ClientOptions {
 	/** The anycast groups the client knows, with verification keys (trust anchors). */
@@ -38,6 +40,8 @@ export interface ClientOptions {
 	flowIdleMs?: number;
 	flowCapacity?: number;
 	replayCapacity?: number;
+	/** The anycast application's counters on this node (roles/anycast.ts). */
+	counters: AnycastCounters;
 }
 
 /**
@@ -71,12 +75,12 @@ export interface ClientState {
 	replay: ReplayCache;
 }
 
-export function clientRole(node: Node, options: ClientOptions): ClientState {
+export function clientRole(node: Pipeline, options: ClientOptions): ClientState {
 	const groups = new Groups(options.groups);
 	const flows = new FlowTable(options.flowIdleMs, options.flowCapacity);
 	const replay = new ReplayCache(options.windowMs, options.replayCapacity);
 	const policy: VerifyPolicy = {groups, provisioned: true, windowMs: options.windowMs, replay};
-	const out = new Uint8Array(65535 + 40);
+	const out = new Uint8Array(IPV6_MAX_PACKET);
 
 	// The client verifies whole datagrams only: fragments for the host are reassembled first, and the
 	// host gets the datagram that was verified (docs/pipeline.md, Fragments).
@@ -106,7 +110,8 @@ export function clientRole(node: Node, options: ClientOptions): ClientState {
 		const anycast = m.anycast ?? flowAnycast(m.flow, info.buf, at + ID.anycast) ?? m.flow.anycasts.at(-1)!;
 		const fault = verify(info, at, policy, options.wallNow(), anycast, () => (flows.solicited(m, now, anycast) ? null : 'id-unsolicited'));
 		if (fault) return fault; // S415
-		node.counters.verified++;
+		options.counters.verified++;
+		pkt.event = 'verified';
 		flows.answered(m, now);
 		// S414: hand the host the response as if S had sent it.
 		const stripped = removeDestOption(info, ID_OPTION_TYPE, out);

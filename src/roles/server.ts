@@ -17,12 +17,14 @@ import type {Addr} from '../util/addr.js';
 import {addrEquals} from '../util/addr.js';
 import {setU16, u16, u32} from '../wire/bytes.js';
 import {Icmp6, quoteInvoking} from '../wire/icmpv6.js';
-import {IPV6, IPV6_HEADER_LEN, IPV6_MIN_MTU, Proto} from '../wire/ipv6.js';
-import {Opt} from '../wire/options.js';
+import {IPV6, IPV6_HEADER_LEN, IPV6_MAX_PACKET, IPV6_MIN_MTU, Proto} from '../wire/ipv6.js';
+import {nextOption} from '../wire/options.js';
 import {buildPacket} from '../wire/repr.js';
 import {rewriteSource} from '../wire/rewrite.js';
-import {STOLEN} from '../node/node.js';
-import type {Node, Packet, Verdict} from '../node/node.js';
+import type {Pipeline} from '../pipeline/pipeline.js';
+import {STOLEN} from '../pipeline/types.js';
+import type {Packet, Verdict} from '../pipeline/types.js';
+import type {AnycastCounters} from './anycast.js';
 
 export interface ServerOptions {
 	/** The groups whose S this server holds, with signing keys. */
@@ -33,9 +35,9 @@ export interface ServerOptions {
 	wallNow: () => number;
 	/** Monotonic milliseconds, for the path MTU cache. */
 	now: () => number;
+	/** The anycast application's counters on this node (roles/anycast.ts). */
+	counters: AnycastCounters;
 }
-
-const MAX_PACKET = 65535 + 40;
 
 /**
  * The stamped answer a quote shows: where its upper layer starts and which
@@ -60,7 +62,7 @@ function quotedStamp(q: Uint8Array): {upperOff: number; upperProto: number; stam
 		const len = (q[pos + 1]! + 1) * 8;
 		if (pos + len > q.length) return null;
 		if (nh === Proto.DestOpts) {
-			for (let o = pos + 2; o < pos + len; o += q[o] === Opt.Pad1 ? 1 : 2 + q[o + 1]!) {
+			for (let o = pos + 2; o < pos + len; o = nextOption(q, o)) {
 				if (q[o] === ID_OPTION_TYPE && o + 2 + ID.anycast + 16 <= pos + len) found = {len, anycast: q.subarray(o + 2 + ID.anycast, o + 2 + ID.anycast + 16)};
 			}
 		}
@@ -70,9 +72,9 @@ function quotedStamp(q: Uint8Array): {upperOff: number; upperProto: number; stam
 	return found && pos + 8 <= q.length ? {upperOff: pos, upperProto: nh, stampLen: found.len, anycast: found.anycast} : null;
 }
 
-export function serverRole(node: Node, options: ServerOptions): void {
+export function serverRole(node: Pipeline, options: ServerOptions): void {
 	const groups = new Groups(options.groups);
-	const out = new Uint8Array(MAX_PACKET);
+	const out = new Uint8Array(IPV6_MAX_PACKET);
 	// The kernel fragments what exceeds the TUN MTU (a 1450-byte ping's answer, a large DNS answer): a
 	// fragment cannot be stamped (the identifier covers the whole response), so the pieces are put together first.
 	node.reassembleAt('from-host', (pkt) => groups.find(pkt.info.buf, pkt.info.off + IPV6.src) !== undefined, 'whole');
@@ -87,7 +89,8 @@ export function serverRole(node: Node, options: ServerOptions): void {
 		if (info.end - info.off + 96 - IPV6_HEADER_LEN > 0xffff) return 'stamp-too-big'; // no room for the option
 		const stamped = stamp(info, group, options.wallNow(), out);
 		if (!stamped) return 'stamp-failed';
-		node.counters.stamped++;
+		options.counters.stamped++;
+		pkt.event = 'stamped';
 		// S303: the TUN MTU leaves room for the option, so this trips only on a path narrower than the
 		// link or on what the kernel fragmented: the stamped datagram leaves in fragments that fit.
 		const port = pkt.outPort!;

@@ -13,7 +13,7 @@ import {Dampening} from './dampening.js';
 import type {DampeningConfig} from './dampening.js';
 import {maskAddr, parseRoutePrefix, prefixContains, prefixKey} from './prefix.js';
 import {RipngSpeaker} from './ripng.js';
-import type {RipngTimers} from './ripng.js';
+import type {RipngTimers} from './ripng-types.js';
 import {RIPNG_PORT} from './ripng-wire.js';
 import {RouteTable} from './table.js';
 import type {LinkId, RxMeta, SendFn} from './types.js';

@@ -5,10 +5,8 @@
 // Selection, per prefix:
 //   1. origin rank (connected < static < learned), then lowest metric: the
 //      nearest anycast server wins;
-//   2. equal (rank, metric) routes form an ECMP group; a flow picks a member by
-//      its hash, through 64 buckets filled by rendezvous hashing, so removing a
-//      member moves only the flows that were on it (RFC 2992 §4 discusses the
-//      disruption that plain hash-mod-N causes);
+//   2. equal (rank, metric) routes form an ECMP group (ecmp.ts); a flow picks a
+//      member by its hash (wire/ipv6.ts flowHash);
 //   3. a learned route is only used if it is feasible: its reported distance is
 //      below the best metric this prefix has had since it last became reachable
 //      (the feasibility condition of RFC 7868 §5.3.3). Keeping alternates makes
@@ -17,6 +15,7 @@
 //      it could not use are marked stale until their neighbour re-advertises them.
 import {ADDR_LEN, formatAddr} from '../util/addr.js';
 import type {Addr} from '../util/addr.js';
+import {NextHopGroups} from './ecmp.js';
 import {Fib} from './fib.js';
 import type {FibPrefix} from './fib.js';
 import {checkLen, formatPrefix, hasHostBits, keyToPrefix, prefixKey, word} from './prefix.js';
@@ -31,10 +30,6 @@ export class RouteError extends Error {
 }
 
 const RANK: Record<Origin, number> = {connected: 0, static: 1, learned: 2};
-const BUCKETS = 64;
-/** Group keys of one-member groups by next hop, so the common case builds no string. */
-const SINGLE_A: string[] = [];
-const SINGLE_U: string[] = [];
 
 export interface RouteInput {
 	prefix: Addr;
@@ -119,42 +114,12 @@ export interface RouteChange {
 
 export type RouteListener = (changes: readonly RouteChange[]) => void;
 
-/** Mixes a bucket number and a next-hop index (rendezvous hashing weight). */
-function hrw(bucket: number, member: number): number {
-	let h = Math.imul(bucket + 1, 0x9e3779b1) ^ Math.imul(member + 1, 0x85ebca77);
-	h ^= h >>> 15;
-	h = Math.imul(h, 0xc2b2ae3d);
-	h ^= h >>> 13;
-	return h >>> 0;
-}
-
-/**
- * Flow hash over source, destination and flow label (RFC 6437 §3: the 3-tuple is
- * enough to keep a flow on one path, and needs no transport header). Allocates nothing.
- */
-export function flowHash(src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: number, flowLabel = 0): number {
-	let h = 0x811c9dc5 ^ flowLabel;
-	for (let i = 0; i < ADDR_LEN; i++) h = Math.imul(h ^ src[srcOff + i]!, 0x01000193);
-	for (let i = 0; i < ADDR_LEN; i++) h = Math.imul(h ^ dst[dstOff + i]!, 0x01000193);
-	h ^= h >>> 16;
-	h = Math.imul(h, 0x7feb352d);
-	h ^= h >>> 15;
-	return h >>> 0;
-}
-
 export class RouteTable {
 	private readonly fib = new Fib();
 	private readonly entries = new Map<string, Entry>();
 	private readonly nextHops: NextHop[] = [];
 	private readonly nextHopByKey = new Map<string, number>();
-	private readonly groupByKey = new Map<string, number>();
-	private groupKeys: (string | undefined)[] = [''];
-	private groupRefs = new Int32Array(64);
-	private groupMask = new Int32Array(64);
-	private groupAnycast = new Uint8Array(64);
-	private buckets = new Int32Array(64 * BUCKETS);
-	private readonly freeGroups: number[] = [];
-	private groupTop = 1; // group 0 means "no route"
+	private readonly groups = new NextHopGroups();
 	private depth = 0;
 	private readonly changed = new Set<string>();
 	private releases: number[] = [];
@@ -251,7 +216,7 @@ export class RouteTable {
 	lookup(dst: Uint8Array, dstOff: number, flowHash: number): number {
 		const g = this.fib.lookup(dst, dstOff);
 		if (g === 0) return -1;
-		return this.buckets[(g << 6) | (flowHash & this.groupMask[g]!)]!;
+		return this.groups.member(g, flowHash);
 	}
 
 	/** The next-hop group for dst (0: no route); allocates nothing. */
@@ -261,7 +226,7 @@ export class RouteTable {
 
 	/** Whether a group (from lookupGroup) leads to an anycast route. */
 	groupIsAnycast(group: number): boolean {
-		return this.groupAnycast[group] === 1;
+		return this.groups.isAnycast(group);
 	}
 
 	nextHop(index: number): NextHop {
@@ -409,7 +374,7 @@ export class RouteTable {
 	}
 
 	private updateFib(e: Entry): void {
-		const g = e.selected.length === 0 ? 0 : this.internGroup(e.selected);
+		const g = e.selected.length === 0 ? 0 : this.groups.intern(e.selected);
 		if (g === e.value) {
 			if (g !== 0) this.releases.push(g); // internGroup took a reference we do not need
 			return;
@@ -429,64 +394,9 @@ export class RouteTable {
 		if (old !== 0) this.releases.push(old);
 	}
 
-	private internGroup(members: Candidate[]): number {
-		const anycast = members.some((c) => c.anycast);
-		const key = members.length === 1 ? (anycast ? SINGLE_A : SINGLE_U)[members[0]!.nh] ??= `${anycast ? 'a' : 'u'}${members[0]!.nh}` : `${anycast ? 'a' : 'u'}${members.map((c) => c.nh).join(',')}`;
-		let g = this.groupByKey.get(key);
-		if (g === undefined) {
-			g = this.freeGroups.pop() ?? this.groupTop++;
-			this.ensureGroups(g + 1);
-			this.groupByKey.set(key, g);
-			this.groupKeys[g] = key;
-			this.groupAnycast[g] = anycast ? 1 : 0;
-			const base = g << 6;
-			if (members.length === 1) {
-				this.groupMask[g] = 0;
-				this.buckets[base] = members[0]!.nh;
-			} else {
-				this.groupMask[g] = BUCKETS - 1;
-				const uniq = [...new Set(members.map((c) => c.nh))];
-				for (let b = 0; b < BUCKETS; b++) {
-					let win = uniq[0]!;
-					let top = -1;
-					for (const m of uniq) {
-						const w = hrw(b, m);
-						if (w > top) {
-							top = w;
-							win = m;
-						}
-					}
-					this.buckets[base + b] = win;
-				}
-			}
-		}
-		this.groupRefs[g]!++;
-		return g;
-	}
-
-	private ensureGroups(n: number): void {
-		if (n <= this.groupRefs.length) return;
-		const cap = Math.max(n, this.groupRefs.length * 2);
-		const grow = <T extends Int32Array | Uint8Array>(a: T, make: (n: number) => T, scale = 1): T => {
-			const b = make(cap * scale);
-			b.set(a);
-			return b;
-		};
-		this.groupRefs = grow(this.groupRefs, (k) => new Int32Array(k));
-		this.groupMask = grow(this.groupMask, (k) => new Int32Array(k));
-		this.groupAnycast = grow(this.groupAnycast, (k) => new Uint8Array(k));
-		this.buckets = grow(this.buckets, (k) => new Int32Array(k), BUCKETS);
-	}
-
 	private flush(): void {
 		this.fib.commit();
-		for (const g of this.releases) {
-			if (--this.groupRefs[g]! === 0) {
-				this.groupByKey.delete(this.groupKeys[g]!);
-				this.groupKeys[g] = undefined;
-				this.freeGroups.push(g);
-			}
-		}
+		for (const g of this.releases) this.groups.release(g);
 		this.releases = [];
 		if (this.changed.size === 0 || this.listeners.length === 0) {
 			this.changed.clear();

@@ -28,7 +28,7 @@ import {isStopped, startNode, stopNode} from '../netns/drill.js';
 import {namespace} from '../netns/names.js';
 import {selfCommand} from '../netns/setup.js';
 import {ATTACKS, isAttackKind} from '../roles/attacker.js';
-import type {NodeStatus} from '../node/status.js';
+import type {NodeStatus} from '../ops/status.js';
 
 export interface UiOptions {
 	port?: number;

@@ -6,7 +6,7 @@ import {setU16} from './bytes.js';
 import {WireError} from './error.js';
 import {EXT} from './ext.js';
 import {IPV6, IPV6_HEADER_LEN, Proto} from './ipv6.js';
-import {Opt, emitOptions, emitPadding, findOption, optionsSpan, roundHeaderLength} from './options.js';
+import {emitOptions, emitPadding, findOption, isPadding, nextOption, optionsSpan, roundHeaderLength} from './options.js';
 import type {OptionRepr} from './options.js';
 import type {PacketInfo} from './packet.js';
 
@@ -18,14 +18,8 @@ export function finalDestOptsIndex(info: PacketInfo): number {
 
 /** Start of the trailing run of Pad1/PadN options in [start, end): the options before it are kept as they are. */
 function trailingPaddingStart(buf: Uint8Array, start: number, end: number): number {
-	let pos = start;
 	let padFrom = start;
-	while (pos < end) {
-		const t = buf[pos]!;
-		const next = t === Opt.Pad1 ? pos + 1 : pos + 2 + buf[pos + 1]!;
-		if (t !== Opt.Pad1 && t !== Opt.PadN) padFrom = next;
-		pos = next;
-	}
+	for (let pos = start; pos < end; pos = nextOption(buf, pos)) if (!isPadding(buf, pos)) padFrom = nextOption(buf, pos);
 	return padFrom;
 }
 
@@ -91,7 +85,7 @@ export function removeDestOption(info: PacketInfo, type: number, out?: Uint8Arra
 	const hdrLen = info.extLen[idx]!;
 	const pos = findOption(buf, hdrOff + 2, hdrOff + hdrLen, type);
 	if (pos < 0) return null;
-	const optLen = type === Opt.Pad1 ? 1 : 2 + buf[pos + 1]!;
+	const optLen = nextOption(buf, pos) - pos;
 	const onlyPadding = allPadding(buf, hdrOff + 2, pos) && allPadding(buf, pos + optLen, hdrOff + hdrLen);
 	if (onlyPadding) {
 		const total = info.end - info.off - hdrLen;
@@ -109,11 +103,6 @@ export function removeDestOption(info: PacketInfo, type: number, out?: Uint8Arra
 }
 
 function allPadding(buf: Uint8Array, start: number, end: number): boolean {
-	let pos = start;
-	while (pos < end) {
-		const t = buf[pos]!;
-		if (t !== Opt.Pad1 && t !== Opt.PadN) return false;
-		pos = t === Opt.Pad1 ? pos + 1 : pos + 2 + buf[pos + 1]!;
-	}
+	for (let pos = start; pos < end; pos = nextOption(buf, pos)) if (!isPadding(buf, pos)) return false;
 	return true;
 }

@@ -16,6 +16,8 @@ export const Icmp6 = {
 	ParamProblem: 4,
 	EchoRequest: 128,
 	EchoReply: 129,
+	/** RFC 4861 §4.5: never the subject of an ICMPv6 error (RFC 4443 §2.4(e.2)). */
+	Redirect: 137,
 } as const;
 
 /** Destination Unreachable codes (RFC 4443 §3.1). */

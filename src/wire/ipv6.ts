@@ -10,6 +10,8 @@ import {WireError} from './error.js';
 
 export const IPV6_HEADER_LEN = 40;
 export const IPV6_MIN_MTU = 1280; // RFC 8200 §5
+/** The largest IPv6 packet without a Jumbo Payload (RFC 2675): the fixed header and 65535 bytes of payload. */
+export const IPV6_MAX_PACKET = IPV6_HEADER_LEN + 0xffff;
 
 /** Field offsets within the fixed header. */
 export const IPV6 = {
@@ -34,6 +36,31 @@ export const Proto = {
 	NoNext: 59,
 	DestOpts: 60,
 } as const;
+
+/** The 20-bit Flow Label of the fixed header at `off` (RFC 6437). */
+export function flowLabelAt(buf: Uint8Array, off: number): number {
+	return ((buf[off + 1]! & 0x0f) << 16) | u16(buf, off + 2);
+}
+
+/**
+ * The flow hash ECMP routing picks a path by: source, destination and flow
+ * label (RFC 6437 §3: the 3-tuple is enough to keep a flow on one path, and
+ * needs no transport header). Allocates nothing.
+ */
+export function flowHash(src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: number, flowLabel = 0): number {
+	let h = 0x811c9dc5 ^ flowLabel;
+	for (let i = 0; i < 16; i++) h = Math.imul(h ^ src[srcOff + i]!, 0x01000193);
+	for (let i = 0; i < 16; i++) h = Math.imul(h ^ dst[dstOff + i]!, 0x01000193);
+	h ^= h >>> 16;
+	h = Math.imul(h, 0x7feb352d);
+	h ^= h >>> 15;
+	return h >>> 0;
+}
+
+/** The flow hash of the packet whose fixed header is at `off`. */
+export function packetFlowHash(buf: Uint8Array, off: number): number {
+	return flowHash(buf, off + IPV6.src, buf, off + IPV6.dst, flowLabelAt(buf, off));
+}
 
 export interface Ipv6Repr {
 	trafficClass: number;

@@ -41,20 +41,38 @@ export function optionMayChange(type: number): boolean {
 }
 
 /**
+ * The options iterator: the offset just past the option at `pos` (Pad1 is one
+ * byte; every other option is type, length and data). Every walk over an
+ * options area steps with it, allocating nothing:
+ *
+ *     for (let pos = start; pos < end; pos = nextOption(buf, pos)) { const type = buf[pos]; … }
+ *
+ * The area must have passed checkOptions (parsePacket checks every options
+ * header), so no step runs past `end`.
+ */
+export function nextOption(buf: Uint8Array, pos: number): number {
+	return buf[pos] === Opt.Pad1 ? pos + 1 : pos + 2 + buf[pos + 1]!;
+}
+
+/** Bytes of data of the option at `pos` (0 for Pad1). */
+export function optionDataLength(buf: Uint8Array, pos: number): number {
+	return buf[pos] === Opt.Pad1 ? 0 : buf[pos + 1]!;
+}
+
+/** Whether the option at `pos` is padding (Pad1 or PadN). */
+export function isPadding(buf: Uint8Array, pos: number): boolean {
+	return buf[pos] === Opt.Pad1 || buf[pos] === Opt.PadN;
+}
+
+/**
  * Walks the options in [start, end) without allocating and returns how many
  * there are. Throws bad-option where a length runs past `end`.
  */
 export function checkOptions(buf: Uint8Array, start: number, end: number): number {
 	let count = 0;
-	let pos = start;
-	while (pos < end) {
-		count++;
-		if (buf[pos] === Opt.Pad1) {
-			pos++;
-			continue;
-		}
-		if (pos + 2 > end) throw new WireError('bad-option', `option at ${pos} has no length byte`, pos);
-		const next = pos + 2 + buf[pos + 1]!;
+	for (let pos = start; pos < end; count++) {
+		if (buf[pos] !== Opt.Pad1 && pos + 2 > end) throw new WireError('bad-option', `option at ${pos} has no length byte`, pos);
+		const next = nextOption(buf, pos);
 		if (next > end) throw new WireError('bad-option', `option at ${pos} overruns its header by ${next - end} bytes`, pos);
 		pos = next;
 	}
@@ -66,12 +84,7 @@ export function checkOptions(buf: Uint8Array, start: number, end: number): numbe
  * have passed checkOptions. Allocates nothing.
  */
 export function findOption(buf: Uint8Array, start: number, end: number, type: number): number {
-	let pos = start;
-	while (pos < end) {
-		const t = buf[pos]!;
-		if (t === type) return pos;
-		pos += t === Opt.Pad1 ? 1 : 2 + buf[pos + 1]!;
-	}
+	for (let pos = start; pos < end; pos = nextOption(buf, pos)) if (buf[pos] === type) return pos;
 	return -1;
 }
 
@@ -79,17 +92,9 @@ export function findOption(buf: Uint8Array, start: number, end: number, type: nu
 export function parseOptions(buf: Uint8Array, start: number, end: number): OptionRepr[] {
 	checkOptions(buf, start, end);
 	const out: OptionRepr[] = [];
-	let pos = start;
-	while (pos < end) {
-		const type = buf[pos]!;
-		if (type === Opt.Pad1) {
-			out.push({type, data: buf.subarray(pos, pos)});
-			pos++;
-		} else {
-			const len = buf[pos + 1]!;
-			out.push({type, data: buf.subarray(pos + 2, pos + 2 + len)});
-			pos += 2 + len;
-		}
+	for (let pos = start; pos < end; pos = nextOption(buf, pos)) {
+		const data = buf[pos] === Opt.Pad1 ? pos : pos + 2;
+		out.push({type: buf[pos]!, data: buf.subarray(data, data + optionDataLength(buf, pos))});
 	}
 	return out;
 }

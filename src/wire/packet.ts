@@ -4,7 +4,7 @@
 import {u16} from './bytes.js';
 import {WireError} from './error.js';
 import {FRAGMENT_HEADER_LEN} from './ext.js';
-import {IPV6, IPV6_HEADER_LEN, Proto, checkIpv6} from './ipv6.js';
+import {IPV6, IPV6_HEADER_LEN, Proto, checkIpv6, flowLabelAt} from './ipv6.js';
 import {checkOptions} from './options.js';
 
 /**
@@ -43,6 +43,11 @@ export class PacketInfo {
 	/** True when a Fragment header is present: the upper-layer bytes are partial. */
 	get isFragment(): boolean {
 		return this.fragIndex >= 0;
+	}
+
+	/** The 20-bit Flow Label of the fixed header (RFC 6437). */
+	get flowLabel(): number {
+		return flowLabelAt(this.buf, this.off);
 	}
 
 	/** Fragment offset in bytes, or 0 when not a fragment. */

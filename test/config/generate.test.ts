@@ -9,7 +9,7 @@ import {join} from 'node:path';
 import {GENERATED_ANYCAST, GenerateError, generateTopology, predictCatchment} from '../../src/config/generate.js';
 import type {GenerateOptions} from '../../src/config/generate.js';
 import {writeGenerated} from '../../src/cli/generate.js';
-import {MemNet} from '../../src/node/memnet.js';
+import {MemNet} from '../../src/assembly/memnet.js';
 import type {Topology} from '../../src/config/topology.js';
 import {parseAddr} from '../../src/util/addr.js';
 

@@ -5,7 +5,7 @@ import {join} from 'node:path';
 import test from 'ava';
 import {KeyError} from '../../src/anycast/keys.js';
 import {TopologyError, loadTopology, parseTopology} from '../../src/config/topology.js';
-import {buildStack} from '../../src/node/stack.js';
+import {buildStack} from '../../src/assembly/stack.js';
 import {SimClock} from '../../src/util/clock.js';
 import {DEFAULT_TOPOLOGY, defaultTopology} from '../helpers/net.js';
 

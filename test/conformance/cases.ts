@@ -13,11 +13,14 @@
 // multicast packet that a host cannot send through its node); in namespaces
 // the links are UDP sockets of the role processes, with nowhere to inject.
 import {fileURLToPath} from 'node:url';
-import type {NodeCounters} from '../../src/node/counters.js';
-import type {DropReason} from '../../src/node/drop.js';
+import {fragments} from '../../lab/packets.js';
+import type {DropReason} from '../../src/pipeline/drops.js';
+import type {NodeCounters} from '../../src/ops/status.js';
 import {parseAddr} from '../../src/util/addr.js';
 import {Icmp6, buildPacket} from '../../src/wire/index.js';
 import type {ExtRepr, PacketRepr} from '../../src/wire/index.js';
+
+export {fragments};
 
 export const CONFORMANCE_TOPOLOGY = fileURLToPath(new URL('../fixtures/conformance.json', import.meta.url));
 
@@ -26,7 +29,7 @@ export const C = {
 	B: parseAddr('2001:db8:c:b::6'),
 	R: parseAddr('2001:db8:c::1'),
 	ALL_NODES: parseAddr('ff02::1'),
-	/** alpha's and rtr's link-local addresses (fe80::<index+1>, src/node/stack.ts). */
+	/** alpha's and rtr's link-local addresses (fe80::<index+1>, src/assembly/links.ts). */
 	alphaLL: parseAddr('fe80::1'),
 	rtrLL: parseAddr('fe80::2'),
 	UNSPEC: new Uint8Array(16),
@@ -86,24 +89,6 @@ export function echo(src: Uint8Array, dst: Uint8Array, id: number, ext: ExtRepr[
 /** An option of RFC 4727's experimental type family xx111110 with action bits `action`. */
 function opt(action: number): {type: number; data: Uint8Array} {
 	return {type: (action << 6) | 0x3e, data: new Uint8Array(4)};
-}
-
-/**
- * Fragments of a datagram with no extension headers: `pieces` are [start,
- * end) of its payload (the fragmentable part), last = no M flag. Overlaps
- * and gaps are allowed: they are what some rows test.
- */
-export function fragments(whole: Uint8Array, id: number, pieces: Array<[number, number, boolean?]>): Uint8Array[] {
-	const payload = whole.subarray(40);
-	const src = whole.slice(8, 24);
-	const dst = whole.slice(24, 40);
-	return pieces.map(([start, end, last]) =>
-		buildPacket({
-			ip: ip(src, dst, whole[7]!),
-			ext: [{kind: 'fragment', offset: start / 8, more: !last, identification: id}],
-			upper: {proto: whole[6]!, raw: payload.subarray(start, Math.min(end, payload.length))},
-		}),
-	);
 }
 
 function raw(src: Uint8Array, dst: Uint8Array, ext: ExtRepr[], proto: number, bytes: Uint8Array, hopLimit = 64): Uint8Array {

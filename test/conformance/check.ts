@@ -2,7 +2,7 @@
 // (memory and namespaces): the ICMPv6 errors and echo replies alpha's host
 // got, and the counters before and after.
 import type {ExecutionContext} from 'ava';
-import type {NodeCounters} from '../../src/node/counters.js';
+import type {NodeCounters} from '../../src/ops/status.js';
 import {formatAddr} from '../../src/util/addr.js';
 import {decodePacket} from '../../src/wire/index.js';
 import type {Case, NodeName} from './cases.js';

@@ -11,7 +11,7 @@ import {loadTopology} from '../../src/config/topology.js';
 import {stateDir} from '../../src/netns/names.js';
 import {checkKeys, up} from '../../src/netns/setup.js';
 import {DEFAULT_TOPOLOGY} from '../helpers/net.js';
-import {retarget} from './nsnet.js';
+import {retarget} from '../../lab/nsnet.js';
 
 const quiet = {step: () => {}, detail: () => {}};
 

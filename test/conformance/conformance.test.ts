@@ -2,8 +2,9 @@
 // row on a fresh, converged copy of test/fixtures/conformance.json.
 import test from 'ava';
 import {loadTopology} from '../../src/config/topology.js';
-import type {NodeCounters} from '../../src/node/counters.js';
-import {MemNet} from '../../src/node/memnet.js';
+import {nodeCounters} from '../../src/ops/status.js';
+import type {NodeCounters} from '../../src/ops/status.js';
+import {MemNet} from '../../src/assembly/memnet.js';
 import {isLinkLocal} from '../../src/util/addr.js';
 import {structuredCloneCounters} from './util.js';
 import {CASES, CONFORMANCE_TOPOLOGY} from './cases.js';
@@ -23,16 +24,16 @@ function conformanceNet(): MemNet {
 for (const c of CASES) {
 	test(`${c.id}: ${c.rule}`, (t) => {
 		const net = conformanceNet();
-		const counters = () => Object.fromEntries(NODES.map((n) => [n, structuredCloneCounters(net.stacks.get(n)!.node.counters)])) as Record<NodeName, NodeCounters>;
+		const counters = () => Object.fromEntries(NODES.map((n) => [n, structuredCloneCounters(nodeCounters(net.stacks.get(n)!))])) as Record<NodeName, NodeCounters>;
 		// Errors to alpha's link-local address end at alpha's node: catch them on the way in.
 		const linkArrivals: Uint8Array[] = [];
-		net.stacks.get('alpha')!.node.addHook('prerouting', (pkt) => {
+		net.stacks.get('alpha')!.pipeline.addHook('prerouting', (pkt) => {
 			const info = pkt.info;
 			if (pkt.inPort?.kind === 'link' && isLinkLocal(info.buf, info.off + 24)) linkArrivals.push(info.buf.slice(info.off, info.end));
 			return null;
 		});
 		const before = counters();
-		const rtr = net.stacks.get('rtr')!.node;
+		const rtr = net.stacks.get('rtr')!.pipeline;
 		for (const p of c.packets()) {
 			if (c.memOnly) rtr.receive(rtr.ports.get('alpha')!, p.slice(), 0, p.length);
 			else net.host('alpha').send(p);

@@ -6,8 +6,8 @@
 import {isRoot, rootTest} from '../io/netns.js';
 import {floodRun} from '../../bench/flood.js';
 import {DEFAULT_TOPOLOGY} from '../helpers/net.js';
-import {bringUpNs} from './nsnet.js';
-import type {NsNet} from './nsnet.js';
+import {bringUpNs} from '../../lab/nsnet.js';
+import type {NsNet} from '../../lab/nsnet.js';
 
 const test = rootTest('test/conformance/flood.test.ts');
 let net: NsNet | undefined;

@@ -7,13 +7,13 @@
 // may change state: the floods overrun the data sockets (the kernel drops
 // what a node cannot read in time), never the links' control channels
 // (docs/pipeline.md, "The control plane under load").
-import type {NodeCounters} from '../../src/node/counters.js';
+import type {NodeCounters} from '../../src/ops/status.js';
 import {isRoot, rootTest} from '../io/netns.js';
 import {CASES, CONFORMANCE_TOPOLOGY} from './cases.js';
 import type {NodeName} from './cases.js';
 import {check, sortReceived} from './check.js';
-import {bringUpNs} from './nsnet.js';
-import type {NsNet} from './nsnet.js';
+import {bringUpNs} from '../../lab/nsnet.js';
+import type {NsNet} from '../../lab/nsnet.js';
 
 const test = rootTest('test/conformance/netns.test.ts');
 const NODES: NodeName[] = ['alpha', 'rtr', 'beta'];

@@ -5,10 +5,10 @@
 import test from 'ava';
 import {readFileSync} from 'node:fs';
 import {parseTopology} from '../../src/config/topology.js';
-import {MemNet} from '../../src/node/memnet.js';
-import {PmtuCache} from '../../src/node/pmtu.js';
-import {Reassembler} from '../../src/node/reassembly.js';
-import type {Expired} from '../../src/node/reassembly.js';
+import {MemNet} from '../../src/assembly/memnet.js';
+import {PmtuCache} from '../../src/pipeline/pmtu.js';
+import {Reassembler} from '../../src/pipeline/reassembly.js';
+import type {Expired} from '../../src/pipeline/reassembly.js';
 import {craft} from '../../src/roles/attacker.js';
 import {formatAddr, parseAddr} from '../../src/util/addr.js';
 import {fragmentPacket} from '../../src/wire/fragment.js';
@@ -35,7 +35,7 @@ test('rfc4443-f-rate-limit: the token bucket is per node and configurable from t
 	const net = conformanceWith((json) => {
 		json.nodes.find((n) => n.name === 'rtr')!.icmpRate = {perSecond: 2, burst: 3};
 	});
-	const rtr = net.stacks.get('rtr')!.node;
+	const rtr = net.stacks.get('rtr')!.pipeline;
 	for (let i = 0; i < 10; i++) net.host('alpha').send(echo(C.A, C.B, 0x300 + i, [], 16, 1));
 	net.run(50);
 	t.is(errorsAt(net, 'alpha', Icmp6.TimeExceeded).length, 3, 'a burst of 3');
@@ -49,13 +49,13 @@ test('rfc4443-f-rate-limit: the token bucket is per node and configurable from t
 	const plain = converged();
 	for (let i = 0; i < 20; i++) plain.host('client').send(echoPacket('request', A.client, A.S, 0x320 + i, 1, [], 1));
 	plain.run(50);
-	t.is(plain.stacks.get('internet')!.node.counters.icmpErrorsSent, 10);
-	t.is(plain.stacks.get('internet')!.node.counters.icmpRateLimited, 10);
+	t.is(plain.stacks.get('internet')!.pipeline.counters.icmpErrorsSent, 10);
+	t.is(plain.stacks.get('internet')!.pipeline.counters.icmpRateLimited, 10);
 });
 
 test('rfc4443-e6-anycast-source: no ICMPv6 error to an anycast source', (t) => {
 	const net = converged();
-	const internet = net.stacks.get('internet')!.node;
+	const internet = net.stacks.get('internet')!.pipeline;
 	net.host('attacker').send(echoPacket('reply', A.S, A.client, 7, 1, [], 1));
 	net.run(50);
 	t.is(internet.counters.drops['hop-limit'], 1);
@@ -66,7 +66,7 @@ test('rfc4443-e6-anycast-source: no ICMPv6 error to an anycast source', (t) => {
 /** The client pings S and keeps the genuine stamped reply as it reached the client node. */
 function genuineReply(net: MemNet, id: number): Uint8Array {
 	const seen: Uint8Array[] = [];
-	net.stacks.get('client')!.node.addHook('prerouting', (pkt) => {
+	net.stacks.get('client')!.pipeline.addHook('prerouting', (pkt) => {
 		if (pkt.inPort?.kind === 'link' && pkt.info.extCount > 0) seen.push(pkt.info.buf.slice(pkt.info.off, pkt.info.end));
 		return null;
 	});
@@ -85,9 +85,9 @@ function inTwo(bytes: Uint8Array, id: number): Uint8Array[] {
 
 test('fragments: the client verifies a fragmented genuine response on the whole datagram, once', (t) => {
 	const net = converged();
-	const client = net.stacks.get('client')!.node;
+	const client = net.stacks.get('client')!.pipeline;
 	const genuine = genuineReply(net, 0x4242);
-	t.is(client.counters.verified, 1);
+	t.is(net.stacks.get('client')!.anycast.verified, 1);
 	// The attacker replays it in fragments: reassembled at the client, then the replay cache sees it.
 	for (const f of inTwo(genuine, 77)) net.host('attacker').send(f);
 	net.run(50);
@@ -102,7 +102,7 @@ test('fragments: a forged identifier in fragments is dropped at the client after
 	const [forged] = craft('forged-tag', {client: A.client, anycast: A.S, self: A.attacker, server: A.serverA, echoId: 0x4242, sequences: [2], wallNow: net.wallStart + net.clock.now()});
 	for (const f of inTwo(forged!, 78)) net.host('attacker').send(f);
 	net.run(50);
-	const client = net.stacks.get('client')!.node;
+	const client = net.stacks.get('client')!.pipeline;
 	t.is(client.counters.reassembled, 1);
 	t.is(client.counters.drops['id-bad-tag'], 1);
 	t.is(client.counters.drops['id-misplaced'], 0, 'the fragments were not judged one by one');
@@ -112,8 +112,8 @@ test('fragments: a forged identifier in fragments is dropped at the client after
 test('fragments: the boundary verifies a fragmented response from inside whole, and forwards the original fragments', (t) => {
 	const net = converged();
 	genuineReply(net, 0x4242);
-	const boundary = net.stacks.get('boundary')!.node;
-	const internet = net.stacks.get('internet')!.node;
+	const boundary = net.stacks.get('boundary')!.pipeline;
+	const internet = net.stacks.get('internet')!.pipeline;
 	// Forged stamp from inside, in fragments: dropped whole at the boundary.
 	const [forged] = craft('forged-tag-inside', {client: A.client, anycast: A.S, self: A.terminalA, server: A.serverA, echoId: 0x4242, sequences: [3], wallNow: net.wallStart + net.clock.now()});
 	const fwdBefore = internet.counters.forwarded;
@@ -126,7 +126,7 @@ test('fragments: the boundary verifies a fragmented response from inside whole, 
 	const plain = echo(A.terminalA, A.client, 0x99, [], 300);
 	const sent = inTwo(plain, 80);
 	const arrived: Uint8Array[] = [];
-	net.stacks.get('client')!.node.addHook('prerouting', (pkt) => {
+	net.stacks.get('client')!.pipeline.addHook('prerouting', (pkt) => {
 		if (pkt.info.isFragment) arrived.push(pkt.info.buf.slice(pkt.info.off, pkt.info.end));
 		return null;
 	});
@@ -145,7 +145,7 @@ test('fragments: the boundary verifies a fragmented response from inside whole, 
 
 test('fragments: the server never stamps a fragment; what its kernel fragmented is reassembled and stamped whole', (t) => {
 	const net = converged();
-	const server = net.stacks.get('server-a')!.node;
+	const server = net.stacks.get('server-a')!.pipeline;
 	net.host('server-a').answer = false;
 	net.host('client').send(echoPacket('request', A.client, A.S, 5, 1));
 	net.run(50);
@@ -153,9 +153,9 @@ test('fragments: the server never stamps a fragment; what its kernel fragmented 
 	for (const f of fragments(response, 81, [[0, 8], [8, response.length - 40, true]])) net.host('server-a').send(f);
 	net.run(50);
 	t.is(server.counters.drops['stamp-too-big'], 0);
-	t.is(server.counters.stamped, 1, 'one stamp, over the whole answer');
+	t.is(net.stacks.get('server-a')!.anycast.stamped, 1, 'one stamp, over the whole answer');
 	t.is(server.counters.reassembled, 1);
-	t.is(net.stacks.get('client')!.node.counters.verified, 1, 'and it verifies at the client');
+	t.is(net.stacks.get('client')!.anycast.verified, 1, 'and it verifies at the client');
 });
 
 test('reassembler: bounded in datagrams, fragments and bytes; evictions and timeouts counted', (t) => {
@@ -234,5 +234,5 @@ test('rfc8201-pmtu-cache: a report under 1280 lowers the estimate to 1280; the c
 
 test('defaults: the default topology still has its default limits (60 s reassembly)', (t) => {
 	const net = new MemNet(defaultTopology());
-	t.is(net.stacks.get('client')!.node.reassembly.limits.timeoutMs, 60_000);
+	t.is(net.stacks.get('client')!.pipeline.reassemblers().find((r) => r.name === 'local')!.reassembler.limits.timeoutMs, 60_000);
 });

@@ -15,7 +15,7 @@ import {ATTACKS} from '../../src/roles/attacker.js';
 import type {AttackKind} from '../../src/roles/attacker.js';
 import {readPcap} from '../../src/wire/index.js';
 import {DEFAULT_TOPOLOGY} from '../helpers/net.js';
-import {bringUpNs} from '../conformance/nsnet.js';
+import {bringUpNs} from '../../lab/nsnet.js';
 
 const out = fileURLToPath(new URL('../fixtures/corpus/', import.meta.url));
 const points: Array<[string, string, boolean]> = [

@@ -7,7 +7,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import {ID_OPTION_TYPE, checkIdentifier, decodeIdentifier} from '../../src/anycast/option.js';
 import {locateIdentifier} from '../../src/anycast/identifier.js';
-import {Reassembler} from '../../src/node/reassembly.js';
+import {Reassembler} from '../../src/pipeline/reassembly.js';
 import {BfdWireError, decodeBfd, emptyBfdControl} from '../../src/route/bfd-wire.js';
 import {RipngWireError, decodeRipngHeader, rteMetric, rteOffset, rtePrefix, rtePrefixLen} from '../../src/route/ripng-wire.js';
 import {fragmentPacket} from '../../src/wire/fragment.js';

@@ -8,8 +8,8 @@
 import test from 'ava';
 import type {ExecutionContext} from 'ava';
 import fc from 'fast-check';
-import type {MemNet} from '../../src/node/memnet.js';
-import type {AttachedPort} from '../../src/node/node.js';
+import type {MemNet} from '../../src/assembly/memnet.js';
+import type {AttachedPort} from '../../src/pipeline/types.js';
 import {seededRandom} from '../../src/util/clock.js';
 import {converged} from '../helpers/net.js';
 import {crashes, saveCrash, seeds} from './corpus.js';
@@ -27,19 +27,19 @@ interface Target {
 
 function targets(net: MemNet): Target[] {
 	const out: Target[] = [];
-	for (const [name, stack] of net.stacks) for (const port of stack.node.ports.values()) out.push({label: `${name}:${port.name}`, node: name, port});
+	for (const [name, stack] of net.stacks) for (const port of stack.pipeline.ports.values()) out.push({label: `${name}:${port.name}`, node: name, port});
 	return out;
 }
 
 function inject(net: MemNet, target: Target, bytes: Uint8Array): number {
 	const started = performance.now();
-	net.stacks.get(target.node)!.node.receive(target.port, bytes.slice(), 0, bytes.length);
+	net.stacks.get(target.node)!.pipeline.receive(target.port, bytes.slice(), 0, bytes.length);
 	return performance.now() - started;
 }
 
 function checkBounds(t: ExecutionContext, net: MemNet): void {
 	for (const [name, stack] of net.stacks) {
-		const n = stack.node;
+		const n = stack.pipeline;
 		for (const {name: at, reassembler: r} of n.reassemblers())
 			t.true(r.size <= r.limits.maxDatagrams && r.bytes <= r.limits.maxBytes, `${name}: ${at} reassembly ${r.size} datagrams, ${r.bytes} bytes`);
 		t.true(n.pmtu.size <= n.pmtu.capacity, `${name}: pmtu ${n.pmtu.size}`);
@@ -102,7 +102,7 @@ test(`mutation fuzzer: seeds from the running network, mutated, at every node's 
 	}
 	t.log(`${count} packets (${Math.round(count / (BUDGET_MS / 1000))}/s), slowest ${slowest.toFixed(1)} ms at ${slowLabel}`);
 	let drops = 0;
-	for (const s of net.stacks.values()) for (const v of Object.values(s.node.counters.drops)) drops += v;
+	for (const s of net.stacks.values()) for (const v of Object.values(s.pipeline.counters.drops)) drops += v;
 	t.log(`${drops} drops counted over all nodes`);
 	t.true(slowest < SLOW_MS, `slowest packet ${slowest} ms at ${slowLabel}`);
 	checkBounds(t, net);
@@ -110,7 +110,7 @@ test(`mutation fuzzer: seeds from the running network, mutated, at every node's 
 	for (const h of net.hosts.values()) h.received.length = 0;
 	net.run(61_000); // reassembly timeouts pass, flows expire
 	checkBounds(t, net);
-	t.true([...net.stacks.values()].every((s) => s.node.reassemblers().every((r) => r.reassembler.size === 0)), 'every reassembly timed out or completed');
+	t.true([...net.stacks.values()].every((s) => s.pipeline.reassemblers().every((r) => r.reassembler.size === 0)), 'every reassembly timed out or completed');
 });
 
 test('fast-check: random bytes at every node never throw', (t) => {

@@ -2,8 +2,8 @@
 import {fileURLToPath} from 'node:url';
 import {loadTopology, parseTopology} from '../../src/config/topology.js';
 import type {Topology} from '../../src/config/topology.js';
-import {MemNet} from '../../src/node/memnet.js';
-import type {MemNetOptions} from '../../src/node/memnet.js';
+import {MemNet} from '../../src/assembly/memnet.js';
+import type {MemNetOptions} from '../../src/assembly/memnet.js';
 import {parseAddr} from '../../src/util/addr.js';
 import {Icmp6, buildPacket} from '../../src/wire/index.js';
 import type {ExtRepr, PacketRepr} from '../../src/wire/index.js';

@@ -2,8 +2,9 @@
 // counted drops, idempotent close) and are deterministic: loss and delay come
 // only from the hooks and the clock the test gives.
 import test from 'ava';
-import {IoError, MemoryDevice, memoryLinkPair} from '../../src/io/index.js';
+import {IoError} from '../../src/io/index.js';
 import type {PacketPort} from '../../src/io/index.js';
+import {MemoryDevice, memoryLinkPair} from './memory.js';
 import {SimClock} from '../../src/util/clock.js';
 
 const bytes = (...values: number[]) => Uint8Array.from(values);

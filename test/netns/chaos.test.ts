@@ -5,9 +5,9 @@
 // The figures go to `npm run bench -- chaos` (docs/reliability.md); here they
 // are logged, and the checks are the ones that must hold whatever the timing.
 import {DEFAULT_TOPOLOGY} from '../helpers/net.js';
-import {leftovers, runChaos} from '../helpers/chaos.js';
-import {bringUpNs} from '../conformance/nsnet.js';
-import type {NsNet} from '../conformance/nsnet.js';
+import {leftovers, runChaos} from '../../lab/chaos.js';
+import {bringUpNs} from '../../lab/nsnet.js';
+import type {NsNet} from '../../lab/nsnet.js';
 import {isRoot, rootTest} from '../io/netns.js';
 
 const test = rootTest('test/netns/chaos.test.ts');

@@ -12,7 +12,7 @@ import {TopologyError, loadTopology, parseTopology} from '../../src/config/topol
 import {staticRoutes} from '../../src/config/paths.js';
 import {BIRD, BirdError, birdConfig, birdNeighbourRules, parseBirdBfd, parseBirdRoutes, parseKernelRoutes} from '../../src/netns/bird.js';
 import {linkKind, processShare} from '../../src/netns/links.js';
-import {MemNet} from '../../src/node/memnet.js';
+import {MemNet} from '../../src/assembly/memnet.js';
 import {A, DEFAULT_TOPOLOGY, echo} from '../helpers/net.js';
 
 const INTEROP = fileURLToPath(new URL('../../netns/topologies/interop-bird.json', import.meta.url));

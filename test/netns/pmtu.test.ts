@@ -12,8 +12,8 @@ import {copyTopology} from '../../src/config/topology.js';
 import {BIG_TXT} from '../../src/netns/setup.js';
 import {isRoot, rootTest} from '../io/netns.js';
 import {DEFAULT_TOPOLOGY} from '../helpers/net.js';
-import {bringUpNs} from '../conformance/nsnet.js';
-import type {NsNet} from '../conformance/nsnet.js';
+import {bringUpNs} from '../../lab/nsnet.js';
+import type {NsNet} from '../../lab/nsnet.js';
 
 const test = rootTest('test/netns/pmtu.test.ts');
 const S = '2001:db8:1:ac::53';

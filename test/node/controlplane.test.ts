@@ -6,8 +6,8 @@
 import test from 'ava';
 import {loadTopology, parseTopology} from '../../src/config/topology.js';
 import type {Topology} from '../../src/config/topology.js';
-import {MemNet} from '../../src/node/memnet.js';
-import {DEFAULT_CONTROL_PLANE} from '../../src/node/node.js';
+import {MemNet} from '../../src/assembly/memnet.js';
+import {DEFAULT_CONTROL_PLANE} from '../../src/pipeline/types.js';
 import {BFD_PORT} from '../../src/route/bfd-wire.js';
 import {parseAddr} from '../../src/util/addr.js';
 import {Icmp6, Proto, buildPacket} from '../../src/wire/index.js';
@@ -47,7 +47,7 @@ const replies = (net: MemNet, node: string) => net.host(node).received.filter((p
 
 test('echo replies are limited per asking /64: one prefix gets its burst, another is still answered', (t) => {
 	const net = up();
-	const rtr = net.stacks.get('rtr')!.node;
+	const rtr = net.stacks.get('rtr')!.pipeline;
 	const port = rtr.ports.get('alpha')!;
 	const burst = DEFAULT_CONTROL_PLANE.replies.burst;
 	for (let i = 0; i < burst + 30; i++) {
@@ -74,7 +74,7 @@ test('echo replies are limited per asking /64: one prefix gets its burst, anothe
 
 test('ICMPv6 errors are limited per destination /64 before the node-wide RFC 4443 §2.4(f) bucket', (t) => {
 	const net = up();
-	const rtr = net.stacks.get('rtr')!.node;
+	const rtr = net.stacks.get('rtr')!.pipeline;
 	const burst = DEFAULT_CONTROL_PLANE.replies.burst;
 	const nowhere = parseAddr('2001:db8:ffff::1');
 	const port = rtr.ports.get('alpha')!;
@@ -95,7 +95,7 @@ test('ICMPv6 errors are limited per destination /64 before the node-wide RFC 444
 
 test('packets for the node itself beyond the local rate are local-policed before any work', (t) => {
 	const net = up(variant((j) => (j.nodes[1]!.controlPlane = {local: {perSecond: 10, burst: 5}})));
-	const rtr = net.stacks.get('rtr')!.node;
+	const rtr = net.stacks.get('rtr')!.pipeline;
 	const port = rtr.ports.get('alpha')!;
 	for (let i = 0; i < 12; i++) {
 		const p = echo(A, R, i);
@@ -108,7 +108,7 @@ test('packets for the node itself beyond the local rate are local-policed before
 
 test('route exchange and BFD are policed per link, apart from the local rate', (t) => {
 	const net = up(variant((j) => (j.nodes[1]!.controlPlane = {control: {perSecond: 100, burst: 20}, local: {perSecond: 1, burst: 1}})));
-	const rtr = net.stacks.get('rtr')!.node;
+	const rtr = net.stacks.get('rtr')!.pipeline;
 	const fromAlpha = rtr.ports.get('alpha')!;
 	const before = rtr.counters.drops['control-policed'];
 	for (let i = 0; i < 50; i++) {
@@ -126,7 +126,7 @@ test('route exchange and BFD are policed per link, apart from the local rate', (
 
 test('the control channel takes only route exchange and BFD for this node: the rest is control-misuse, never forwarded', (t) => {
 	const net = up();
-	const rtr = net.stacks.get('rtr')!.node;
+	const rtr = net.stacks.get('rtr')!.pipeline;
 	const fromAlpha = rtr.ports.get('alpha')!;
 	const forwarded = rtr.counters.forwarded;
 	const cases = [
@@ -152,7 +152,7 @@ test('a link with ingress policing admits its rate from that link and counts the
 	});
 	net.start();
 	net.run(3000);
-	const rtr = net.stacks.get('rtr')!.node;
+	const rtr = net.stacks.get('rtr')!.pipeline;
 	const port = rtr.ports.get('alpha')!;
 	const policedBefore = port.counters.policed;
 	for (let i = 0; i < 40; i++) net.host('alpha').send(echo(A, B, i));
@@ -165,9 +165,8 @@ test('a link with ingress policing admits its rate from that link and counts the
 	t.is(rtr.counters.drops.policed, port.counters.policed);
 	t.true(port.counters.policed - policedBefore >= policedEchoes);
 	// beta's link is not policed, nor alpha's end of the policed link (the replies it gets are not counted).
-	t.is(net.stacks.get('alpha')!.node.ports.get('rtr')!.counters.policed, 0);
+	t.is(net.stacks.get('alpha')!.pipeline.ports.get('rtr')!.counters.policed, 0);
 	t.is(rtr.ports.get('beta')!.counters.policed, 0);
-	t.is(net.stacks.get('alpha')!.node.ports.get('rtr')!.counters.policed, 0);
 	// Routing over the policed link stays up: its route exchange and BFD are on the link's control channel
 	// on the real network; here (no control channel) the session was up before the burst and stays up.
 	net.run(2000);
@@ -176,7 +175,7 @@ test('a link with ingress policing admits its rate from that link and counts the
 
 test('route exchange flooded on the data channel spends its own bucket, never the control channel\'s', (t) => {
 	const net = up(variant((j) => (j.nodes[1]!.controlPlane = {control: {perSecond: 100, burst: 20}})));
-	const rtr = net.stacks.get('rtr')!.node;
+	const rtr = net.stacks.get('rtr')!.pipeline;
 	const fromAlpha = rtr.ports.get('alpha')!;
 	const before = rtr.counters.drops['control-policed'];
 	for (let i = 0; i < 300; i++) {

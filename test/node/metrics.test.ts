@@ -3,8 +3,8 @@
 // syntax, counters named _total.
 import {spawnSync} from 'node:child_process';
 import test from 'ava';
-import {prometheus} from '../../src/node/metrics.js';
-import {nodeStatus} from '../../src/node/status.js';
+import {prometheus} from '../../src/ops/metrics.js';
+import {nodeStatus} from '../../src/ops/status.js';
 import {converged} from '../helpers/net.js';
 
 const promtool = spawnSync('promtool', ['--version']).status === 0;

@@ -1,16 +1,16 @@
 // The tracer on the default topology in memory: the probe's path and each
 // node's decision, and the path after server-a fails.
 import test from 'ava';
-import {Tracer} from '../../src/node/trace.js';
-import type {TraceEvent} from '../../src/node/trace.js';
-import type {MemNet} from '../../src/node/memnet.js';
+import {Tracer} from '../../src/ops/trace.js';
+import type {TraceEvent} from '../../src/ops/trace.js';
+import type {MemNet} from '../../src/assembly/memnet.js';
 import {A, converged, echo} from '../helpers/net.js';
 
 /** The network, with a tracer on every node, fed its drops as the role process does. */
 function tracedNet(): [MemNet, Map<string, Tracer>] {
 	const tracers = new Map<string, Tracer>();
 	const net = converged({onDrop: (reason, pkt, node) => tracers.get(node.name)?.dropped(reason, pkt)});
-	for (const [name, stack] of net.stacks) tracers.set(name, new Tracer(stack.node));
+	for (const [name, stack] of net.stacks) tracers.set(name, new Tracer(stack.pipeline));
 	return [net, tracers];
 }
 

@@ -6,10 +6,10 @@ import test from 'ava';
 import type {ExecutionContext} from 'ava';
 import {Alg} from '../../src/anycast/option.js';
 import {ATTACKS, FLOOD_PACKETS, FORGED_MARK, craft, stopped} from '../../src/roles/attacker.js';
-import {nodeStatus} from '../../src/node/status.js';
+import {nodeStatus} from '../../src/ops/status.js';
 import type {AttackContext, AttackKind, AttackSpec} from '../../src/roles/attacker.js';
-import type {DropReason} from '../../src/node/drop.js';
-import type {MemNet} from '../../src/node/memnet.js';
+import type {DropReason} from '../../src/pipeline/drops.js';
+import type {MemNet} from '../../src/assembly/memnet.js';
 import {formatAddr} from '../../src/util/addr.js';
 import {Icmp6, Unreach, buildPacket, decodePacket, parsePacket, quoteInvoking} from '../../src/wire/index.js';
 import {A, converged, echo, udp} from '../helpers/net.js';
@@ -28,7 +28,7 @@ function repliesAtClient(net: MemNet, id = ID_X): string[] {
 /** The client pings `anycast` and gets the genuine answer; returns the stamped bytes as they arrived at the client node. */
 function openFlow(net: MemNet, anycast = A.S): Uint8Array[] {
 	const stamped: Uint8Array[] = [];
-	net.stacks.get('client')!.node.addHook('prerouting', (pkt) => {
+	net.stacks.get('client')!.pipeline.addHook('prerouting', (pkt) => {
 		if (pkt.inPort?.kind === 'link' && pkt.info.extCount > 0) stamped.push(pkt.info.buf.slice(pkt.info.off, pkt.info.end));
 		return null;
 	});
@@ -38,7 +38,7 @@ function openFlow(net: MemNet, anycast = A.S): Uint8Array[] {
 }
 
 function drops(net: MemNet, node: string, reason: DropReason): number {
-	return net.stacks.get(node)!.node.counters.drops[reason];
+	return net.stacks.get(node)!.pipeline.counters.drops[reason];
 }
 
 /** `from` puts `packets` on its wire; checks they were stopped at the node the table names, and only the genuine reply reached the client. */
@@ -63,10 +63,10 @@ test('legitimate: the client pings S, answered by server-a, verified at the boun
 	const net = converged();
 	openFlow(net);
 	t.deepEqual(repliesAtClient(net), ['2001:db8:1:ac::53']);
-	t.is(net.stacks.get('server-a')!.node.counters.stamped, 1);
-	t.is(net.stacks.get('boundary')!.node.counters.verified, 1);
-	t.is(net.stacks.get('client')!.node.counters.verified, 1);
-	t.is(net.stacks.get('client')!.node.counters.rejected, 0);
+	t.is(net.stacks.get('server-a')!.anycast.stamped, 1);
+	t.is(net.stacks.get('boundary')!.anycast.verified, 1);
+	t.is(net.stacks.get('client')!.anycast.verified, 1);
+	t.is(net.stacks.get('client')!.anycast.rejected, 0);
 	const reply = decodePacket(net.host('client').received[0]!);
 	t.is(reply.ext.length, 0, 'the identifier is removed before the host sees it');
 });
@@ -92,7 +92,7 @@ test('legitimate: the Ed25519 group verifies at the boundary and the client with
 	net.host('client').send(echo('request', A.client, A.S2, 7));
 	net.run(50);
 	t.deepEqual(repliesAtClient(net, 7), ['2001:db8:1:ac::54']);
-	t.is(net.stacks.get('boundary')!.node.counters.verified, 1);
+	t.is(net.stacks.get('boundary')!.anycast.verified, 1);
 });
 
 /** The context an attacker has when it strikes: the victim's flow, and what it captured or stole. */
@@ -145,7 +145,7 @@ test('ICMPv6: a Time Exceeded from a router for an open flow passes', (t) => {
 		.filter((p) => 'icmp' in p.upper && p.upper.icmp.type === Icmp6.TimeExceeded);
 	t.is(errors.length, 1);
 	t.is(formatAddr(errors[0]!.ip.src), '2001:db8:1::1', 'from the boundary router');
-	t.is(net.stacks.get('client')!.node.counters.rejected, 0);
+	t.is(net.stacks.get('client')!.anycast.rejected, 0);
 });
 
 test('ICMPv6: a forged port unreachable without an identifier is dropped (id-missing)', (t) => {
@@ -175,5 +175,5 @@ test('ICMPv6: a genuine port unreachable from the service is stamped and passes'
 		.filter((p) => 'icmp' in p.upper && p.upper.icmp.type === Icmp6.DestUnreachable);
 	t.is(errors.length, 1);
 	t.is(formatAddr(errors[0]!.ip.src), '2001:db8:1:ac::53', 'verified, and S restored');
-	t.is(net.stacks.get('client')!.node.counters.verified, 1);
+	t.is(net.stacks.get('client')!.anycast.verified, 1);
 });

@@ -49,10 +49,10 @@ test('a 1450-byte ping crosses a 1400-byte link: Packet Too Big both ways, stamp
 	};
 	answer(2);
 	const stack = net.stacks.get('server-a')!;
-	t.is(stack.node.counters.drops['stamp-too-big'], 0, 'no longer refused: reassembled, stamped whole');
-	t.is(stack.node.counters.stamped, 1);
-	t.is(stack.node.counters.pmtuUpdates, 1, 'the server learned the path MTU to the client');
-	t.is(stack.node.pmtu.get(A.client, 0, 1500, net.clock.now()), 1400);
+	t.is(stack.pipeline.counters.drops['stamp-too-big'], 0, 'no longer refused: reassembled, stamped whole');
+	t.is(stack.anycast.stamped, 1);
+	t.is(stack.pipeline.counters.pmtuUpdates, 1, 'the server learned the path MTU to the client');
+	t.is(stack.pipeline.pmtu.get(A.client, 0, 1500, net.clock.now()), 1400);
 	const told = server.received.map((p) => decodePacket(p)).find((p) => 'icmp' in p.upper && p.upper.icmp.type === Icmp6.PacketTooBig);
 	t.truthy(told, "the server's kernel is told too");
 	if (told && 'icmp' in told.upper && told.upper.icmp.kind === 'error') {
@@ -65,11 +65,11 @@ test('a 1450-byte ping crosses a 1400-byte link: Packet Too Big both ways, stamp
 	for (const f of fragmentPacket(parsePacket(bigRequest(3)), 1400, 78)) net.host('client').send(f);
 	net.run(50);
 	answer(3);
-	t.true(stack.node.counters.fragmented >= 1, 'server-a fragmented the stamped answer');
-	t.true(net.stacks.get('boundary')!.node.counters.fragmentsForwarded >= 2, 'the boundary verified it whole and forwarded the fragments');
+	t.true(stack.pipeline.counters.fragmented >= 1, 'server-a fragmented the stamped answer');
+	t.true(net.stacks.get('boundary')!.pipeline.counters.fragmentsForwarded >= 2, 'the boundary verified it whole and forwarded the fragments');
 	const replies = net.host('client').received.map((p) => decodePacket(p)).filter((p) => 'icmp' in p.upper && p.upper.icmp.kind === 'echo' && p.upper.icmp.identifier === ID);
 	t.deepEqual(replies.map((p) => `${formatAddr(p.ip.src)} ${'icmp' in p.upper && p.upper.icmp.kind === 'echo' ? `${p.upper.icmp.sequence} ${p.upper.icmp.data.length}` : ''}`), ['2001:db8:1:ac::53 3 1450']);
-	t.is(net.stacks.get('client')!.node.counters.rejected, 0);
+	t.is(net.stacks.get('client')!.anycast.rejected, 0);
 });
 
 test('the server believes a Packet Too Big about its stamped answers only if it is possible', (t) => {
@@ -79,20 +79,20 @@ test('the server believes a Packet Too Big about its stamped answers only if it 
 	t.true(stamped.length < 200);
 	// 1280 about a stamped answer of fewer bytes than that: no router sent it.
 	const forged = buildPacket({ip: {trafficClass: 0, flowLabel: 0, hopLimit: 64, src: A.attacker, dst: A.serverA}, ext: [], upper: {proto: 58, icmp: {kind: 'error', type: Icmp6.PacketTooBig, code: 0, param: 1280, invoking: stamped}}});
-	const before = stack.node.counters.drops['icmp-implausible'];
+	const before = stack.pipeline.counters.drops['icmp-implausible'];
 	const told = net.host('server-a').received.length;
 	net.wire('attacker', forged);
 	net.run(50);
-	t.is(stack.node.counters.drops['icmp-implausible'], before + 1);
-	t.is(stack.node.counters.pmtuUpdates, 0);
-	t.is(stack.node.pmtu.size, 0);
+	t.is(stack.pipeline.counters.drops['icmp-implausible'], before + 1);
+	t.is(stack.pipeline.counters.pmtuUpdates, 0);
+	t.is(stack.pipeline.pmtu.size, 0);
 	t.is(net.host('server-a').received.length, told, "nothing for the server's kernel");
 });
 
 /** A stamped answer as server-a sends it: what a Packet Too Big would quote. */
 function stampedSmall(net: ReturnType<typeof converged>): Uint8Array {
 	const seen: Uint8Array[] = [];
-	net.stacks.get('boundary')!.node.addHook('forward', (pkt) => {
+	net.stacks.get('boundary')!.pipeline.addHook('forward', (pkt) => {
 		if (pkt.inPort?.zone === 'inside' && pkt.info.extCount > 0) seen.push(pkt.info.buf.slice(pkt.info.off, pkt.info.end));
 		return null;
 	});

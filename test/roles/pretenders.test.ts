@@ -6,8 +6,8 @@
 import test from 'ava';
 import type {ExecutionContext} from 'ava';
 import {stamp} from '../../src/anycast/identifier.js';
-import type {DropReason} from '../../src/node/drop.js';
-import type {MemNet} from '../../src/node/memnet.js';
+import type {DropReason} from '../../src/pipeline/drops.js';
+import type {MemNet} from '../../src/assembly/memnet.js';
 import {formatAddr, parseAddr} from '../../src/util/addr.js';
 import {Icmp6, Unreach, buildPacket, decodePacket, parsePacket, quoteInvoking, setU16} from '../../src/wire/index.js';
 import type {ExtRepr, PacketRepr} from '../../src/wire/index.js';
@@ -27,7 +27,7 @@ function reply(src: Uint8Array, seq: number, ext: ExtRepr[] = [], id = ID): Uint
 }
 
 function drops(net: MemNet, node: string, reason: DropReason): number {
-	return net.stacks.get(node)!.node.counters.drops[reason];
+	return net.stacks.get(node)!.pipeline.counters.drops[reason];
 }
 
 /** Everything the client's host got that carries the forged mark. */
@@ -220,7 +220,7 @@ test('item 3: a Time Exceeded for a request the host sent with a small hop limit
 	net.run(50);
 	const errors = net.host('client').received.map((p) => decodePacket(p)).filter((p) => 'icmp' in p.upper && p.upper.icmp.type === Icmp6.TimeExceeded);
 	t.is(errors.length, 1);
-	t.is(net.stacks.get('client')!.node.counters.rejected, 0);
+	t.is(net.stacks.get('client')!.anycast.rejected, 0);
 });
 
 // Item 7: reflection.
@@ -228,14 +228,14 @@ test('item 3: a Time Exceeded for a request the host sent with a small hop limit
 test('item 7: echo requests spoofed from the client make the real server answer; the client takes one reply per request it sent', (t) => {
 	const net = converged();
 	ping(net, 3);
-	const verifiedBefore = net.stacks.get('client')!.node.counters.verified;
+	const verifiedBefore = net.stacks.get('client')!.anycast.verified;
 	const replayBefore = net.stacks.get('client')!.client!.replay.size;
 	const before = drops(net, 'client', 'id-unsolicited');
 	// Seq 1–3 (answered already) and 4–6 (not sent yet), from the client's address, with its identifier.
 	for (let seq = 1; seq <= 6; seq++) net.wire('attacker', echo('request', A.client, A.S, ID, seq));
 	net.run(50);
 	t.is(drops(net, 'client', 'id-unsolicited'), before + 6, 'six genuine, unsolicited replies dropped');
-	t.is(net.stacks.get('client')!.node.counters.verified, verifiedBefore, 'none verified');
+	t.is(net.stacks.get('client')!.anycast.verified, verifiedBefore, 'none verified');
 	t.is(net.stacks.get('client')!.client!.replay.size, replayBefore, 'the replay cache did not grow');
 	ping(net, 3, ID, 4);
 	t.deepEqual(replies(net), [1, 2, 3, 4, 5, 6].map((s) => `2001:db8:1:ac::53 ${s}`), 'one reply per request, no duplicates');
@@ -353,10 +353,10 @@ test(`item 4: RIPng from 2,000 made-up link-local sources gives the neighbouring
 	t.is(sessions.length, 3, `${sessions.length} sessions`);
 	t.is(internet.router.bfd.refused + internet.router.bfd.evicted, 0, 'no made-up peer ever reached BFD');
 	const notNeighbour = internet.router.ripng!.drops['not-neighbour'];
-	const policed = internet.node.counters.drops['control-policed'] + internet.node.counters.drops.policed;
+	const policed = internet.pipeline.counters.drops['control-policed'] + internet.pipeline.counters.drops.policed;
 	if (policing) t.true(policed > 2000 && policed + notNeighbour >= 4000, `policed ${policed}, not-neighbour ${notNeighbour}`);
 	else t.is(notNeighbour, 4000, 'every made-up packet was not-neighbour');
-	t.is(internet.node.counters.drops['control-invalid'], notNeighbour, 'the node counts each refusal as control-invalid');
+	t.is(internet.pipeline.counters.drops['control-invalid'], notNeighbour, 'the node counts each refusal as control-invalid');
 	t.deepEqual(sessions.filter((s) => s.link !== 'attacker').map((s) => `${s.link} ${formatAddr(s.peer)} ${s.state}`).sort(), real.filter((s) => !s.startsWith('attacker')), 'the sessions to client and boundary are the same, Up');
 	t.is(internet.router.bfd.sessions().find((s) => s.link === 'attacker' && formatAddr(s.peer) === 'fe80::3')?.state, 'Up', "the attacker node's own session too");
 	t.is(internet.router.bfd.stateChanges, changes, 'no real session changed state');
@@ -384,7 +384,7 @@ test("item 10: fragments an outsider sends to the boundary's own address do not 
 	net.wire('server-a', first!);
 	net.run(5);
 	// 1,100 first fragments of datagrams that never complete, to the boundary's own address.
-	const boundary = net.stacks.get('boundary')!.node;
+	const boundary = net.stacks.get('boundary')!.pipeline;
 	for (let i = 0; i < 1100; i++) {
 		const whole = buildPacket({ip: ip(A.attacker, parseAddr('2001:db8:1::1')), ext: [], upper: {proto: 58, icmp: {kind: 'echo', type: Icmp6.EchoRequest, code: 0, identifier: 1, sequence: i, data: new Uint8Array(64)}}});
 		net.wire('attacker', firstOf(whole, 0x10000 + i));
@@ -412,8 +412,8 @@ function firstOf(whole: Uint8Array, id: number): Uint8Array {
 // Resource bounds: every table an outsider can grow is in status, the status table and /metrics.
 
 test('bounds: each node reports its bounded tables in status, in `anyguard status` and in /metrics', async (t) => {
-	const {nodeStatus} = await import('../../src/node/status.js');
-	const {prometheus} = await import('../../src/node/metrics.js');
+	const {nodeStatus} = await import('../../src/ops/status.js');
+	const {prometheus} = await import('../../src/ops/metrics.js');
 	const {render} = await import('../../src/cli/status.js');
 	const net = converged();
 	ping(net);
@@ -481,7 +481,7 @@ test('one echo identifier to both groups: each reply verifies for the S its requ
 	net.host('client').send(echo('request', A.client, A.S2, ID, 2));
 	net.run(50);
 	t.deepEqual(replies(net), ['2001:db8:1:ac::53 1', '2001:db8:1:ac::54 2']);
-	t.is(net.stacks.get('client')!.node.counters.rejected, 0);
+	t.is(net.stacks.get('client')!.anycast.rejected, 0);
 	// A valid stamp of the other group (a stolen key), echoing the very data the host sent, for a sequence
 	// number the host sent to S, not to S2: the flow asked S2 too, but not with this request.
 	const stolen = net.stacks.get('attacker')!.groups.find((g) => g.anycast.every((b, i) => b === A.S2[i]))!;

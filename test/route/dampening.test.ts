@@ -1,6 +1,6 @@
 import test from 'ava';
 import {parseTopology, loadTopology} from '../../src/config/topology.js';
-import {MemNet} from '../../src/node/memnet.js';
+import {MemNet} from '../../src/assembly/memnet.js';
 import {Dampening, DampeningError} from '../../src/route/dampening.js';
 import {SimClock} from '../../src/util/clock.js';
 import {CONFORMANCE_TOPOLOGY} from '../conformance/cases.js';

@@ -1,8 +1,9 @@
 import test from 'ava';
 import {formatAddr, parseAddr} from '../../src/util/addr.js';
 import {SimClock, seededRandom} from '../../src/util/clock.js';
-import {MAX_ROUTES_PER_NEIGHBOUR, RipngSpeaker, DEFAULT_RIPNG_TIMERS} from '../../src/route/ripng.js';
-import type {RipngDropReason} from '../../src/route/ripng.js';
+import {RipngSpeaker} from '../../src/route/ripng.js';
+import {MAX_ROUTES_PER_NEIGHBOUR, DEFAULT_RIPNG_TIMERS} from '../../src/route/ripng-types.js';
+import type {RipngDropReason} from '../../src/route/ripng-types.js';
 import {RIPNG_PORT, RIPNG_REQUEST, RIPNG_RESPONSE, decodeRipngHeader, encodeRipng, rteMetric, rteOffset, rtePrefix, rtePrefixLen} from '../../src/route/ripng-wire.js';
 import type {RteInput} from '../../src/route/ripng-wire.js';
 import {RouteTable} from '../../src/route/table.js';

@@ -2,31 +2,40 @@
 // session has first come Up, RIPng's word is enough; once it has been Up, BFD
 // decides (RFC 5882 §3.2), and a session held by dampening stays out.
 import test from 'ava';
-import {SimNetwork} from '../../src/route/sim.js';
-import type {RouterConfig} from '../../src/route/router.js';
+import {MemNet} from '../../src/assembly/memnet.js';
+import {parseTopology} from '../../src/config/topology.js';
 import {parseRoutePrefix} from '../../src/route/prefix.js';
 import {parseAddr} from '../../src/util/addr.js';
 
 const P = '2001:db8:99::/64';
 const timers = {updateMs: 1000, timeoutMs: 4000, gcMs: 2000, triggeredMinMs: 20, triggeredMaxMs: 50};
 
-/** A – B – C, C owning P on a stub link, BFD on both links. */
-function line(): SimNetwork {
-	const net = new SimNetwork({seed: 7});
-	const cfg: Record<string, RouterConfig> = {
-		A: {name: 'A', ripng: timers, links: [{id: 'B', linkLocal: 'fe80::1'}]},
-		B: {name: 'B', ripng: timers, links: [{id: 'A', linkLocal: 'fe80::2'}, {id: 'C', linkLocal: 'fe80::2'}]},
-		C: {name: 'C', ripng: timers, links: [{id: 'B', linkLocal: 'fe80::3'}, {id: 'stub', linkLocal: 'fe80::3', addresses: ['2001:db8:99::1/64'], ripng: false}]},
-	};
-	for (const c of Object.values(cfg)) net.addNode(c);
-	net.addLink('A-B', [{node: 'A', link: 'B'}, {node: 'B', link: 'A'}]);
-	net.addLink('B-C', [{node: 'B', link: 'C'}, {node: 'C', link: 'B'}]);
-	return net;
+/** a – b – c on the in-memory network, c delivering P (its host's LAN), BFD on both links. */
+function line(): MemNet {
+	const topology = parseTopology(
+		{
+			name: 'line',
+			timers: {ripng: timers},
+			groups: [],
+			nodes: [
+				{name: 'a', role: 'router', address: '2001:db8:98::1'},
+				{name: 'b', role: 'router', address: '2001:db8:98::2'},
+				{name: 'c', role: 'router', address: '2001:db8:98::3', host: {address: '2001:db8:99::5', prefixes: [P]}},
+			],
+			links: [
+				{a: 'a', b: 'b'},
+				{a: 'b', b: 'c'},
+			],
+		},
+		'line.json',
+	);
+	return new MemNet(topology, {seed: 7});
 }
 
 const {addr, len} = parseRoutePrefix(P);
-const route = (net: SimNetwork, node: string) => net.router(node).table.selected(addr, len)[0];
-const state = (net: SimNetwork, node: string, link: string) => net.router(node).bfd.sessions().find((s) => s.link === link)?.state;
+const router = (net: MemNet, node: string) => net.stacks.get(node.toLowerCase())!.router;
+const route = (net: MemNet, node: string) => router(net, node).table.selected(addr, len)[0];
+const state = (net: MemNet, node: string, link: string) => router(net, node).bfd.sessions().find((s) => s.link === link.toLowerCase())?.state;
 
 test('a starting network uses RIPng routes before BFD is Up: converged in a few exchanges, not after the handshakes', (t) => {
 	const net = line();
@@ -38,7 +47,7 @@ test('a starting network uses RIPng routes before BFD is Up: converged in a few 
 	}, 5000);
 	t.true(at >= 0 && at < 300, `A learned P after ${at} ms`);
 	t.not(state(net, 'A', 'B'), 'Up', 'BFD still in its handshake (RFC 5880 §6.8.3: one packet a second before Up)');
-	t.is(net.resolve('A', parseAddr('2001:db8:99::1')).end, 'C');
+	t.is(net.path('a', parseAddr('2001:db8:99::1')).at(-1), 'c');
 	net.run(5000);
 	t.is(state(net, 'A', 'B'), 'Up');
 	t.is(route(net, 'A')?.metric, 3, 'and still once BFD is Up');
@@ -50,16 +59,16 @@ test('once Up, BFD decides: after its session went Down, a neighbour\'s RIPng is
 	net.run(5000);
 	t.is(state(net, 'A', 'B'), 'Up');
 	// B's process restarts before BFD notices: its new session says Down, A's goes Down (RFC 5880 §6.8.6).
-	net.kill('B');
+	net.kill('b');
 	net.run(50);
-	net.revive('B');
+	net.revive('b');
 	let sawDown = false;
 	let ignored = 0;
 	net.clock.advanceUntil(() => {
 		if (state(net, 'A', 'B') !== 'Up') {
 			sawDown = true;
 			if (route(net, 'A') !== undefined) return true; // a route from B while its session is not Up: wrong
-			ignored = net.router('A').ripng!.drops['neighbour-down'];
+			ignored = router(net, 'A').ripng!.drops['neighbour-down'];
 		}
 		return sawDown && state(net, 'A', 'B') === 'Up';
 	}, 10_000);
@@ -69,17 +78,17 @@ test('once Up, BFD decides: after its session went Down, a neighbour\'s RIPng is
 	net.run(500);
 	t.is(route(net, 'A')?.metric, 3, 'back once BFD is Up');
 	// B, a fresh process, used A's routes from its first exchange: its sessions were new.
-	t.truthy(net.router('B').table.selected(addr, len)[0]);
+	t.truthy(router(net, 'B').table.selected(addr, len)[0]);
 });
 
 test('a link that goes down and up starts its sessions afresh: routes over it are used before BFD is Up', (t) => {
 	const net = line();
 	net.start();
 	net.run(5000);
-	net.setLink('A-B', false, {carrier: true});
+	net.setLink('a', 'b', false, {carrier: true});
 	net.run(100);
 	t.is(route(net, 'A'), undefined);
-	net.setLink('A-B', true, {carrier: true});
+	net.setLink('a', 'b', true, {carrier: true});
 	let at = -1;
 	const from = net.clock.now();
 	net.clock.advanceUntil(() => {

@@ -1,7 +1,8 @@
 import test from 'ava';
 import fc from 'fast-check';
 import {parseAddr} from '../../src/util/addr.js';
-import {RouteError, RouteTable, flowHash} from '../../src/route/table.js';
+import {RouteError, RouteTable} from '../../src/route/table.js';
+import {flowHash} from '../../src/wire/ipv6.js';
 import type {RouteChange, RouteInput} from '../../src/route/table.js';
 import {maskAddr, parseRoutePrefix} from '../../src/route/prefix.js';
 import type {NextHopSpec, Origin} from '../../src/route/types.js';

@@ -12,8 +12,8 @@ import type {Browser, Page} from 'playwright-core';
 import {startUi} from '../../src/ui/server.js';
 import type {UiServer} from '../../src/ui/server.js';
 import {DEFAULT_TOPOLOGY} from '../helpers/net.js';
-import {bringUpNs} from '../conformance/nsnet.js';
-import type {NsNet} from '../conformance/nsnet.js';
+import {bringUpNs} from '../../lab/nsnet.js';
+import type {NsNet} from '../../lab/nsnet.js';
 import {isRoot, rootTest} from '../io/netns.js';
 
 const test = rootTest('test/ui/ui.test.ts');

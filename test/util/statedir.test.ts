@@ -8,7 +8,7 @@ import {request} from 'node:http';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import test from 'ava';
-import {serveControl} from '../../src/node/control.js';
+import {serveControl} from '../../src/ops/control.js';
 import {copyTopology} from '../../src/config/topology.js';
 import {down} from '../../src/netns/setup.js';
 import {StateDirError, privateDir} from '../../src/util/statedir.js';

@@ -1,7 +1,9 @@
-// Counters for a node and each of its ports. Plain numbers on plain objects:
-// incrementing one costs nothing on the hot path.
-import {DROP_REASONS} from './drop.js';
-import type {DropReason} from './drop.js';
+// Counters for a pipeline and each of its ports. Plain numbers on plain
+// objects: incrementing one costs nothing on the hot path. A role's counters
+// are its own (ExtensionSpec); only the drop counters of the reasons it
+// registers live here, beside the pipeline's.
+import {DROP_REASONS} from './drops.js';
+import type {DropReason} from './drops.js';
 
 export interface PortCounters {
 	rxPackets: number;
@@ -20,7 +22,7 @@ export function portCounters(): PortCounters {
 	return {rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, txFailed: 0, rxControl: 0, txControl: 0, policed: 0};
 }
 
-export interface NodeCounters {
+export interface PipelineCounters {
 	rxPackets: number;
 	rxBytes: number;
 	txPackets: number;
@@ -39,12 +41,6 @@ export interface NodeCounters {
 	controlRx: number;
 	/** ICMPv6 errors not sent because RFC 4443 §2.4(e) forbids them. */
 	icmpSuppressed: number;
-	/** S302: responses stamped by the server role. */
-	stamped: number;
-	/** S205/S105: identifiers that verified. */
-	verified: number;
-	/** Identifier checks that failed; also counted in drops by reason. */
-	rejected: number;
 	/** Datagrams reassembled from fragments (RFC 8200 §4.5). */
 	reassembled: number;
 	/** Fragments held back at the boundary while their datagram was verified, then forwarded as they came. */
@@ -53,10 +49,11 @@ export interface NodeCounters {
 	fragmented: number;
 	/** Path MTU estimates lowered by a Packet Too Big (RFC 8201 §4). */
 	pmtuUpdates: number;
+	/** By reason: the pipeline's own (DROP_REASONS) and those its extensions registered. */
 	drops: Record<DropReason, number>;
 }
 
-export function nodeCounters(): NodeCounters {
+export function pipelineCounters(): PipelineCounters {
 	const drops = {} as Record<DropReason, number>;
 	for (const reason of DROP_REASONS) drops[reason] = 0;
 	return {
@@ -72,19 +69,10 @@ export function nodeCounters(): NodeCounters {
 		icmpPrefixLimited: 0,
 		controlRx: 0,
 		icmpSuppressed: 0,
-		stamped: 0,
-		verified: 0,
-		rejected: 0,
 		reassembled: 0,
 		fragmentsForwarded: 0,
 		fragmented: 0,
 		pmtuUpdates: 0,
 		drops,
 	};
-}
-
-export function totalDrops(counters: NodeCounters): number {
-	let n = 0;
-	for (const reason of DROP_REASONS) n += counters.drops[reason];
-	return n;
 }

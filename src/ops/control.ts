@@ -12,7 +12,7 @@ import {createServer, request} from 'node:http';
 import type {Server} from 'node:http';
 import type {NodeStatus} from './status.js';
 import {prometheus} from './metrics.js';
-import type {Tap} from './tap.js';
+import type {Tap} from './capture.js';
 import type {Tracer, TraceEvent} from './trace.js';
 
 export interface ControlHandlers {

@@ -1,20 +1,22 @@
-// A whole topology in one process, on simulated time: every node's stack, with
-// in-memory links between them and a stand-in for each host's kernel. For
-// tests and benchmarks that need no root; the running network uses the same
-// stacks on TUN devices and UDP links.
+// The in-memory network: a whole topology in one process, on simulated time,
+// built from the same topology file as the real network — every node's stack,
+// in-memory links between them (which can fail, silently or with carrier),
+// and a stand-in for each host's kernel. The tests use it, and so does
+// `anyguard topology` when no network is up; the running network uses the
+// same stacks on TUN devices and UDP links.
 import type {Topology} from '../config/topology.js';
+import type {PipelineConfig} from '../pipeline/types.js';
+import type {AttachedPort} from '../pipeline/types.js';
 import type {HealthCheck} from '../route/anycast.js';
-import {flowHash} from '../route/table.js';
 import {parseAddr} from '../util/addr.js';
 import type {Addr} from '../util/addr.js';
 import {SimClock, seededRandom} from '../util/clock.js';
 import {u16} from '../wire/bytes.js';
 import {Icmp6, Unreach, quoteInvoking} from '../wire/icmpv6.js';
-import {IPV6, Proto} from '../wire/ipv6.js';
+import {IPV6, Proto, flowHash} from '../wire/ipv6.js';
 import {PacketInfo, parsePacket} from '../wire/packet.js';
 import {buildPacket} from '../wire/repr.js';
-import type {NodeConfig} from './node.js';
-import type {AttachedPort} from './node.js';
+import {hostMtu} from './links.js';
 import {buildStack} from './stack.js';
 import type {Stack} from './stack.js';
 
@@ -47,7 +49,7 @@ export class MemHost {
 	/** The host sends a packet: into its node's from-host path. */
 	send(bytes: Uint8Array): void {
 		if (!this.port || this.net.isDead(this.name)) return;
-		this.net.stacks.get(this.name)!.node.receive(this.port, bytes.slice(), 0, bytes.length);
+		this.net.stacks.get(this.name)!.pipeline.receive(this.port, bytes.slice(), 0, bytes.length);
 	}
 
 	deliver(bytes: Uint8Array): void {
@@ -94,8 +96,11 @@ export interface MemNetOptions {
 	/** Wall-clock time at simulated 0, for identifier timestamps. */
 	wallStart?: number;
 	healthCheck?: (node: string) => HealthCheck | undefined;
-	onDrop?: NodeConfig['onDrop'];
+	onDrop?: PipelineConfig['onDrop'];
 }
+
+/** The key of the link between `a` and `b`, whichever way round. */
+const linkKey = (a: string, b: string) => (a < b ? `${a}|${b}` : `${b}|${a}`);
 
 export class MemNet {
 	readonly clock = new SimClock();
@@ -104,6 +109,8 @@ export class MemNet {
 	/** Packets lost because an end was dead. */
 	lost = 0;
 	private readonly dead = new Set<string>();
+	/** Links taken down (setLink), by linkKey. */
+	private readonly down = new Set<string>();
 	readonly wallStart: number;
 
 	constructor(
@@ -130,7 +137,7 @@ export class MemNet {
 					if (this.dead.has(spec.name)) return false;
 					host.deliver(buf.slice(off, off + len));
 					return true;
-				}, spec.role === 'server' ? 1452 : 1500);
+				}, hostMtu(topology, spec.name));
 				this.hosts.set(spec.name, host);
 			}
 		}
@@ -140,10 +147,16 @@ export class MemNet {
 				const peer = end.peer;
 				ports.set(`${name}>${peer}`, stack.attachLink(end.id, (buf, off, len) => {
 					if (this.dead.has(name)) return false;
+					const key = linkKey(name, peer);
+					// A link that is down loses what is sent on it, and what was on its way.
+					if (this.down.has(key)) {
+						this.lost++;
+						return true;
+					}
 					const copy = buf.slice(off, off + len);
 					this.clock.setTimeout(() => {
-						if (this.dead.has(peer)) return void this.lost++;
-						this.stacks.get(peer)!.node.receive(ports.get(`${peer}>${name}`)!, copy, 0, copy.length);
+						if (this.dead.has(peer) || this.down.has(key)) return void this.lost++;
+						this.stacks.get(peer)!.pipeline.receive(ports.get(`${peer}>${name}`)!, copy, 0, copy.length);
 					}, delay);
 					return true;
 				}));
@@ -178,16 +191,39 @@ export class MemNet {
 	}
 
 	/**
+	 * Takes the link between `a` and `b` down or up. Silent (default): what is
+	 * sent on it is lost and nobody is told, so only BFD or route-exchange
+	 * timeouts notice. `carrier`: both ends see the link go down or up at once.
+	 */
+	setLink(a: string, b: string, up: boolean, opts: {carrier?: boolean} = {}): void {
+		const key = linkKey(a, b);
+		if (!this.topology.links.some((l) => linkKey(l.a, l.b) === key)) throw new Error(`${this.topology.file} has no link between ${a} and ${b}`);
+		if (up !== this.down.has(key)) return;
+		if (up) this.down.delete(key);
+		else this.down.add(key);
+		if (opts.carrier !== true) return;
+		for (const [end, peer] of [
+			[a, b],
+			[b, a],
+		] as const) {
+			if (this.dead.has(end)) continue;
+			const router = this.stacks.get(end)!.router;
+			if (up) router.linkUp(peer);
+			else router.linkDown(peer);
+		}
+	}
+
+	/**
 	 * `from` puts raw bytes on its link to `peer` (its only link by default),
 	 * bypassing its own node: what an attacker who owns its device sends. The
 	 * first node to parse them is the neighbour.
 	 */
 	wire(from: string, bytes: Uint8Array, peer?: string): void {
 		const end = peer ?? this.stacks.get(from)!.links[0]!.peer;
-		const port = this.stacks.get(end)!.node.ports.get(from);
+		const port = this.stacks.get(end)!.pipeline.ports.get(from);
 		if (!port) throw new Error(`${from} has no link to ${end}`);
 		const copy = bytes.slice();
-		this.clock.setTimeout(() => this.stacks.get(end)!.node.receive(port, copy, 0, copy.length), 0.05);
+		this.clock.setTimeout(() => this.stacks.get(end)!.pipeline.receive(port, copy, 0, copy.length), 0.05);
 	}
 
 	host(name: string): MemHost {
@@ -196,14 +232,18 @@ export class MemNet {
 		return host;
 	}
 
-	/** The nodes a packet from `from` to `dst` crosses, following each node's forwarding table. */
-	path(from: string, dst: string | Addr, src: Addr = new Uint8Array(16)): string[] {
+	/**
+	 * The nodes a packet from `from` to `dst` crosses, following each node's
+	 * forwarding table (`src` and the flow label choose among equal routes);
+	 * it ends with `(no route)` or `(loop)` when the packet would.
+	 */
+	path(from: string, dst: string | Addr, src: Addr = new Uint8Array(16), flowLabel = 0): string[] {
 		const d = typeof dst === 'string' ? parseAddr(dst) : dst;
 		const hops = [from];
 		let at = from;
 		for (let i = 0; i < 32; i++) {
 			const table = this.stacks.get(at)!.router.table;
-			const index = table.lookup(d, 0, flowHash(src, 0, d, 0, 0));
+			const index = table.lookup(d, 0, flowHash(src, 0, d, 0, flowLabel));
 			if (index < 0) return [...hops, '(no route)'];
 			const nh = table.nextHop(index);
 			if (nh.kind === 'local') return hops;

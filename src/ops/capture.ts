@@ -1,5 +1,8 @@
-// Packet capture at a node's ports: what `anyguard capture` streams. Costs one
+// Packet capture at a node's ports: what `anyguard capture` streams (GET
+// /capture on the control socket, control.ts). The port glue
+// (src/assembly/ports.ts) tests `active` on every packet, so a tap costs one
 // boolean test per packet while nobody listens.
+import type {PortTap} from '../io/types.js';
 import {LinkType, pcapHeader, pcapRecord} from '../wire/pcap.js';
 
 export type Direction = 'in' | 'out';
@@ -10,7 +13,7 @@ interface Subscriber {
 	write: (chunk: Uint8Array) => void;
 }
 
-export class Tap {
+export class Tap implements PortTap {
 	private readonly subscribers = new Set<Subscriber>();
 	/** True while at least one capture runs; callers test it before calling record(). */
 	active = false;

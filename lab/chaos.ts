@@ -7,14 +7,14 @@
 // root test (test/netns/chaos.test.ts) and `npm run bench -- chaos`.
 import {readdirSync, readFileSync} from 'node:fs';
 import {spawnSync} from 'node:child_process';
-import {setLoss} from '../../src/netns/conditions.js';
-import {linkIfname} from '../../src/netns/names.js';
-import {selfCommand, startDnsmasq} from '../../src/netns/setup.js';
-import {watchProbe} from '../../src/cli/probe.js';
-import type {ProbeAnswer} from '../../src/cli/probe.js';
-import type {NodeStatus} from '../../src/node/status.js';
-import {seededRandom} from '../../src/util/clock.js';
-import type {NsNet} from '../conformance/nsnet.js';
+import {watchProbe} from '../src/cli/probe.js';
+import type {ProbeAnswer} from '../src/cli/probe.js';
+import {setLoss} from '../src/netns/conditions.js';
+import {linkIfname} from '../src/netns/names.js';
+import {alive, selfCommand, startDnsmasq} from '../src/netns/setup.js';
+import type {NodeStatus, RouteStatus} from '../src/ops/status.js';
+import {seededRandom} from '../src/util/clock.js';
+import type {NsNet} from './nsnet.js';
 
 export type FaultKind = 'kill' | 'link-flap' | 'loss-burst' | 'dns-stop';
 
@@ -48,9 +48,15 @@ export interface ChaosReport {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Selected routes of a node, as `prefix via` lines: what "the routes are as they were" compares. */
+/** Where a route leads, for comparing: `local`, `direct LINK` or `via ADDR%LINK`. */
+function hop(r: RouteStatus): string {
+	const h = r.nextHop;
+	return h.kind === 'local' ? 'local' : h.kind === 'direct' ? `direct ${h.link}` : `via ${h.via}%${h.link}`;
+}
+
+/** Selected routes of a node, as `prefix hop metric` lines: what "the routes are as they were" compares. */
 function routeSet(s: NodeStatus): string[] {
-	return s.routes.filter((r) => r.selected).map((r) => `${r.prefix} ${r.via} ${r.metric}`).sort();
+	return s.routes.filter((r) => r.selected).map((r) => `${r.prefix} ${hop(r)} ${r.metric}`).sort();
 }
 
 async function routes(net: NsNet): Promise<Map<string, string[]>> {
@@ -80,15 +86,6 @@ function fdCount(pid: number): number {
 		return readdirSync(`/proc/${pid}/fd`).length;
 	} catch {
 		return -1;
-	}
-}
-
-function alive(pid: number): boolean {
-	try {
-		process.kill(pid, 0);
-		return true;
-	} catch {
-		return false;
 	}
 }
 

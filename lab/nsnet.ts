@@ -1,17 +1,17 @@
-// A topology brought up in namespaces for one root test file, with its own
-// prefix, its own state root and no host link; `down` removes it all, and
-// `sweep` any namespace left with the prefix (a crashed earlier run).
+// A topology brought up in namespaces for one root test file or benchmark,
+// with its own prefix, its own state root and no host link; `down` removes it
+// all, and `sweep` any namespace left with the prefix (a crashed earlier run).
 import {spawnSync} from 'node:child_process';
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
-import {copyTopology, loadTopology} from '../../src/config/topology.js';
-import type {Topology} from '../../src/config/topology.js';
-import {queryStatus} from '../../src/node/control.js';
-import type {NodeStatus} from '../../src/node/status.js';
-import {files, namespace, stateDir} from '../../src/netns/names.js';
-import {down, up} from '../../src/netns/setup.js';
+import {copyTopology, loadTopology} from '../src/config/topology.js';
+import type {Topology} from '../src/config/topology.js';
+import {files, namespace, stateDir} from '../src/netns/names.js';
+import {down, up} from '../src/netns/setup.js';
+import {queryStatus} from '../src/ops/control.js';
+import type {NodeStatus} from '../src/ops/status.js';
 
 export const INJECT = fileURLToPath(new URL('inject.py', import.meta.url));
 

@@ -13,7 +13,7 @@
 import {setU16, u16, u32} from '../wire/bytes.js';
 import {IPV6, IPV6_HEADER_LEN} from '../wire/ipv6.js';
 import type {PacketInfo} from '../wire/packet.js';
-import type {DropReason} from './drop.js';
+import type {DropReason} from './drops.js';
 
 export interface ReassemblyLimits {
 	/** Abandon a datagram this long after its first-arriving fragment (RFC 8200 §4.5: 60 s). */

@@ -1,10 +1,17 @@
 // A node's state as one JSON value: what the control socket serves and
-// `anyguard status` shows.
+// `anyguard status` shows. Routes are structured (RouteStatus), read from the
+// route table's views, never from its debugging dump.
+import type {Stack} from '../assembly/stack.js';
+import type {PipelineCounters, PortCounters} from '../pipeline/counters.js';
+import {formatPrefix} from '../route/prefix.js';
+import {MAX_ROUTES_PER_NEIGHBOUR} from '../route/ripng-types.js';
+import type {RouteView} from '../route/table.js';
+import type {AnycastCounters} from '../roles/anycast.js';
 import {formatAddr} from '../util/addr.js';
 import type {LineSettings, LineStats} from '../io/emulator.js';
-import type {NodeCounters, PortCounters} from './counters.js';
-import type {Stack} from './stack.js';
-import {MAX_ROUTES_PER_NEIGHBOUR} from '../route/ripng.js';
+
+/** A node's counters: the pipeline's, and beside them those of its extensions (the anycast application's). */
+export type NodeCounters = PipelineCounters & AnycastCounters;
 
 export interface PortStatus {
 	name: string;
@@ -18,10 +25,14 @@ export interface PortStatus {
 	controlIo?: Record<string, number>;
 }
 
+/** Where a route leads: the node itself (to its host or own stack), a link, or a neighbour on a link. */
+export type NextHopStatus = {kind: 'local'} | {kind: 'direct'; link: string} | {kind: 'via'; link: string; via: string};
+
 export interface RouteStatus {
+	/** The prefix, `address/length`. */
 	prefix: string;
 	origin: string;
-	via: string;
+	nextHop: NextHopStatus;
 	metric: number;
 	anycast: boolean;
 	selected: boolean;
@@ -68,7 +79,7 @@ export interface BoundStatus {
 }
 
 export function bounds(stack: Stack): BoundStatus[] {
-	const {node, router} = stack;
+	const {pipeline: node, router} = stack;
 	const out: BoundStatus[] = node.reassemblers().map(({name, reassembler: r}) => ({table: `reassembly ${name}`, size: r.size, capacity: r.limits.maxDatagrams, evicted: r.evictions, refused: 0}));
 	out.push({table: 'pmtu', size: node.pmtu.size, capacity: node.pmtu.capacity, evicted: node.pmtu.evictions, refused: 0});
 	out.push({table: 'bfd sessions', size: router.bfd.sessions().length, capacity: router.bfd.config.maxSessionsPerLink * stack.links.length, evicted: router.bfd.evicted, refused: router.bfd.refused});
@@ -89,28 +100,57 @@ export interface LoopDelay {
 	everMaxMs: number;
 }
 
+function nextHopStatus(r: RouteView): NextHopStatus {
+	const nh = r.nextHop;
+	if (nh.kind === 'local') return {kind: 'local'};
+	if (nh.kind === 'direct') return {kind: 'direct', link: nh.link!};
+	return {kind: 'via', link: nh.link!, via: formatAddr(nh.via!)};
+}
+
+/**
+ * Every candidate route of the node's table, selected ones marked. A route to
+ * one of the topology's anycast addresses is an anycast route (its selected
+ * one is the nearest server), whoever originated it.
+ */
+export function routeStatus(stack: Stack): RouteStatus[] {
+	const anycast = stack.anycastAddresses;
+	const isAnycast = (r: RouteView) => r.anycast || (r.len === 128 && anycast.some((a) => a.every((b, i) => b === r.prefix[i])));
+	const routes: RouteStatus[] = [];
+	for (const p of stack.router.table.prefixes())
+		for (const r of p.candidates) routes.push({prefix: formatPrefix(p.prefix, p.len), origin: r.origin, nextHop: nextHopStatus(r), metric: r.metric, anycast: isAnycast(r), selected: r.selected});
+	// In a stable order for people: by prefix, then origin, then where it leads.
+	const hop = (h: NextHopStatus) => (h.kind === 'local' ? 'local' : h.kind === 'direct' ? `direct ${h.link}` : `via ${h.via}%${h.link}`);
+	const key = (r: RouteStatus) => `${r.prefix} ${r.origin} ${hop(r.nextHop)} metric ${r.metric}`;
+	return routes.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
+/** The link a route leaves by, or null for a local route. */
+export function routeLink(r: RouteStatus): string | null {
+	return r.nextHop.kind === 'local' ? null : r.nextHop.link;
+}
+
+/** Counters of the node's pipeline with its extensions' beside them. */
+export function nodeCounters(stack: Stack): NodeCounters {
+	const out = {...stack.pipeline.counters} as NodeCounters;
+	for (const e of stack.pipeline.extensions) Object.assign(out, e.counters);
+	return out;
+}
+
 export function nodeStatus(
 	stack: Stack,
 	startedAt: number,
 	io: (port: string) => Record<string, number> | undefined = () => undefined,
 	loopDelay?: () => LoopDelay,
 ): NodeStatus {
-	const {node, router} = stack;
-	const anycast = new Set(stack.anycastAddresses.map((a) => `${formatAddr(a)}/128`));
-	const routes: RouteStatus[] = router.table.dump().map((line) => {
-		// "<prefix> <origin> <local|direct link|via addr%link> metric N [anycast] [*]"
-		const m = /^(\S+) (\S+) (local|direct \S+|via \S+) metric (\d+)( anycast)?( \*)?$/.exec(line);
-		return m
-			? {prefix: m[1]!, origin: m[2]!, via: m[3]!, metric: Number(m[4]), anycast: Boolean(m[5]) || anycast.has(m[1]!), selected: Boolean(m[6])}
-			: {prefix: line, origin: '?', via: '?', metric: 0, anycast: false, selected: false};
-	});
+	const {pipeline: node, router} = stack;
+	const routes = routeStatus(stack);
 	return {
 		name: stack.name,
 		role: stack.spec.role,
 		pid: process.pid,
 		startedAt: new Date(startedAt).toISOString(),
 		uptimeMs: Date.now() - startedAt,
-		counters: node.counters,
+		counters: nodeCounters(stack),
 		ports: [...node.ports.values()].map((p) => {
 			const stats = io(p.name);
 			const control = io(`${p.name}:control`);

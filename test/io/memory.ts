@@ -1,12 +1,14 @@
-// In-memory ports for tests that run without root: a MemoryDevice stands in
+// In-memory ports (test-only: no part of the program uses them; the in-memory
+// network, src/assembly/memnet.ts, wires its links directly). For tests that
+// run without root: a MemoryDevice stands in
 // for a TUN device (the test plays the kernel: it injects inbound packets and
 // reads what was sent), and memoryLinkPair() gives the two ends of a link with
 // optional loss and delay. They keep the native ports' contract: batches over
 // one reused receive area, drops counted, close() idempotent. Everything is
 // deterministic: no randomness, and time only moves with the Clock given.
-import type {Clock, TimerHandle} from '../util/clock.js';
-import {IoError, emptyStats} from './types.js';
-import type {IoErrorCode, PacketPort, PortStats, ReceiveHandler, TunDevice, UdpEndpoint, UdpLink} from './types.js';
+import type {Clock, TimerHandle} from '../../src/util/clock.js';
+import {IoError, PortBase, emptyStats} from '../../src/io/types.js';
+import type {IoErrorCode, PacketPort, PortStats, TunDevice, UdpEndpoint, UdpLink} from '../../src/io/types.js';
 
 export interface MemoryPortOptions {
 	name?: string;
@@ -16,12 +18,10 @@ export interface MemoryPortOptions {
 	batch?: number;
 }
 
-function ignore(): void {}
-
 /** Receive area layout shared with the TUN reader: packets packed, each 8-byte aligned. */
 const SLACK = 65536;
 
-abstract class MemoryPort implements PacketPort {
+abstract class MemoryPort extends PortBase implements PacketPort {
 	abstract readonly name: string;
 	readonly mtu: number;
 	protected readonly counters: PortStats = emptyStats();
@@ -29,29 +29,15 @@ abstract class MemoryPort implements PacketPort {
 	private readonly area: Uint8Array;
 	private readonly offsets: Uint32Array;
 	private readonly lengths: Uint32Array;
-	private handler: ReceiveHandler = ignore;
-	private errorHandler: ((error: IoError) => void) | undefined;
-	private isClosed = false;
 
 	constructor(options: MemoryPortOptions) {
+		super();
 		this.mtu = options.mtu ?? 1500;
 		this.batch = options.batch ?? 64;
 		if (!Number.isInteger(this.batch) || this.batch < 1) throw new IoError('bad-argument', `batch must be a positive integer, got ${this.batch}`);
 		this.area = new Uint8Array(this.batch * 2048 + SLACK);
 		this.offsets = new Uint32Array(this.batch);
 		this.lengths = new Uint32Array(this.batch);
-	}
-
-	get closed(): boolean {
-		return this.isClosed;
-	}
-
-	onReceive(handler: ReceiveHandler): void {
-		this.handler = handler;
-	}
-
-	onError(handler: (error: IoError) => void): void {
-		this.errorHandler = handler;
 	}
 
 	send(packet: Uint8Array, off = 0, len = packet.length - off): boolean {
@@ -90,10 +76,8 @@ abstract class MemoryPort implements PacketPort {
 	 * error handler runs (or the error is thrown when there is none).
 	 */
 	fail(code: IoErrorCode = 'device-gone', message = `${this.name}: stopped receiving; the device is gone`): void {
-		const error = new IoError(code, message);
 		this.counters.rxErrors++;
-		if (this.errorHandler) this.errorHandler(error);
-		else throw error;
+		this.raise(new IoError(code, message));
 	}
 
 	/** Hands `packets` to the receive handler now, in batches, as the native reader would. Closed ports take nothing. */

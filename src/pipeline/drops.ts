@@ -1,5 +1,7 @@
-// The closed set of reasons a node drops a packet. Every reason has a counter
-// (NodeCounters.drops) and a line in docs/protocol.md or docs/pipeline.md.
+// The reasons the pipeline itself drops a packet. Every reason has a counter
+// (PipelineCounters.drops) and a line in docs/pipeline.md. A role adds the
+// reasons its hooks return with Pipeline.extend (src/roles/anycast.ts holds
+// the anycast application's: the id-* reasons and the rest of docs/protocol.md §10).
 import {WIRE_ERROR_CODES} from '../wire/error.js';
 import type {WireErrorCode} from '../wire/error.js';
 
@@ -13,7 +15,7 @@ export const DROP_REASONS = [
 	'option-unknown', // an unknown option whose action bits say discard (01, 10, 11; RFC 8200 §4.2)
 	'next-header-unknown', // an unrecognized Next Header at the destination (RFC 8200 §4); Parameter Problem code 1 (Hop-by-Hop not first: malformed-bad-order, also code 1)
 	'routing-header', // Routing header of type 0 or a type we do not know, Segments Left > 0 (RFC 8200 §4.4, RFC 5095); Parameter Problem code 0
-	// fragments (RFC 8200 §4.5; src/node/reassembly.ts)
+	// fragments (RFC 8200 §4.5; src/pipeline/reassembly.ts)
 	'frag-incomplete-chain', // first fragment without the whole header chain (RFC 7112 §5); Parameter Problem code 3
 	'frag-bad-length', // fragment not a multiple of 8 with M set, or ending past 65535 (RFC 8200 §4.5); Parameter Problem code 0
 	'frag-overlap', // overlapping fragments: the whole datagram goes, no ICMP (RFC 5722 §4)
@@ -27,26 +29,7 @@ export const DROP_REASONS = [
 	'too-big', // larger than the next link's MTU (RFC 8200 §5); Packet Too Big sent
 	'no-host', // a route delivers to the host, but this node has no host device
 	'tx-failed', // the device or link refused it (EAGAIN)
-	// patent units (docs/protocol.md)
-	'id-missing', // S104: a response from another address carries no identifier
-	'id-malformed', // identifier option of the wrong length or with reserved bits set
-	'id-unknown-alg',
-	'id-duplicate', // more than one identifier option
-	'id-misplaced', // identifier outside the Destination Options header before the upper layer
-	'id-unknown-group', // names an anycast address this node holds no keys for
-	'id-wrong-group', // valid for another anycast address than the one the flow went to
-	'id-not-provisioned', // S205: (S, source) is not in the provisioned server list
-	'id-bad-key', // algorithm or key id is not the group's
-	'id-stale', // timestamp outside the replay window
-	'id-replayed', // this stamp was already accepted
-	'id-bad-tag', // authenticator does not verify
-	'id-no-flow', // a stamped response, or an error quoting a packet to S, matching no open flow
-	'id-unsolicited', // a response or error for a request the host did not send, or that was answered already (reflection)
-	'icmp-implausible', // an unstamped Packet Too Big or Time Exceeded about an anycast flow that its flow makes impossible
-	'src-is-anycast', // S as a source: only the server role may hold it, and it rewrites it
-	'ingress-spoofed', // from outside with a source inside the server network (BCP 38)
-	'stamp-too-big', // S302: no room for the identifier (the stamped datagram would pass 65535 bytes)
-	'stamp-failed', // S302: no key to sign with
+	'nesting-too-deep', // packets handed on synchronously more than MAX_DEPTH deep (a hook or link that delivers at once, in a loop)
 	'control-invalid', // route-exchange or BFD packet failed validation (details in their counters)
 	// control-plane policing (docs/pipeline.md, "The control plane under load")
 	'control-policed', // route exchange or BFD from a link beyond the link's control rate
@@ -56,12 +39,50 @@ export const DROP_REASONS = [
 	'policed', // over the link's ingress policing rate (a provisioned access rate, links[].police)
 ] as const;
 
-export type DropReason = (typeof DROP_REASONS)[number];
+/** A reason of the pipeline's own. */
+export type PipelineDropReason = (typeof DROP_REASONS)[number];
 
-export function malformed(code: WireErrorCode): DropReason {
+/**
+ * The reasons extensions add, by declaration merging, so that a drop reason
+ * stays a closed set the compiler checks without this module knowing any
+ * role:
+ *
+ *     declare module '../pipeline/drops.js' {
+ *         interface ExtensionDropReasons extends Record<'id-missing' | …, true> {}
+ *     }
+ *
+ * At run time the extension registers the same reasons (Pipeline.extend),
+ * which gives each its counter.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging
+export interface ExtensionDropReasons {}
+
+/** A reason a packet was dropped: the pipeline's own, or one an extension registered. */
+export type DropReason = PipelineDropReason | keyof ExtensionDropReasons;
+
+export function malformed(code: WireErrorCode): PipelineDropReason {
 	return `malformed-${code}`;
 }
 
-export function isDropReason(value: string): value is DropReason {
-	return (DROP_REASONS as readonly string[]).includes(value);
+/**
+ * What a role adds to the pipeline it hooks into: the drop reasons its hooks
+ * return, its counters and the decisions it notes for `anyguard trace`.
+ * Status and /metrics show them beside the pipeline's own.
+ */
+export interface ExtensionSpec<C extends string = string> {
+	readonly name: string;
+	/** Drop reasons its hooks return; each is counted in the node's `drops` like the pipeline's own. */
+	readonly drops: readonly DropReason[];
+	/** Its counters, each with a line of help (the HELP of its /metrics series); it increments them itself. */
+	readonly counters: Readonly<Record<C, string>>;
+	/** Drops that are also counted in one of its counters, e.g. every failed identifier check in `rejected`. */
+	readonly tally?: Readonly<Partial<Record<C, readonly DropReason[]>>>;
+	/** Decisions its hooks note on a packet (Packet.event) for the trace, e.g. 'stamped'. */
+	readonly events: readonly string[];
+}
+
+/** An extension as a pipeline holds it: the spec and its live counters. */
+export interface Extension<C extends string = string> {
+	readonly spec: ExtensionSpec<C>;
+	readonly counters: Record<C, number>;
 }

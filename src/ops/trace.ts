@@ -1,14 +1,16 @@
 // `anyguard trace`: a probe's path, node by node. The CLI arms every node
 // for one ICMPv6 echo identifier; each node then notes what it did with the
 // request and the reply carrying that identifier: received, forwarded,
-// stamped, verified, delivered, or dropped with a reason. Costs one size
-// test per packet while nothing is armed.
+// delivered, dropped with a reason, or the event a role's hook noted on the
+// packet (Packet.event: stamped, verified; ExtensionSpec.events). Costs one
+// size test per packet while nothing is armed.
+import type {DropReason} from '../pipeline/drops.js';
+import type {Pipeline} from '../pipeline/pipeline.js';
+import type {Packet} from '../pipeline/types.js';
 import {formatAddr} from '../util/addr.js';
 import {u16} from '../wire/bytes.js';
 import {Icmp6} from '../wire/icmpv6.js';
 import {IPV6, Proto} from '../wire/ipv6.js';
-import type {DropReason} from './drop.js';
-import type {Node, Packet} from './node.js';
 
 export interface TraceEvent {
 	node: string;
@@ -19,7 +21,7 @@ export interface TraceEvent {
 	src: string;
 	dst: string;
 	port: string;
-	/** received | forwarded | delivered | stamped | verified | dropped: <reason> */
+	/** received | forwarded | delivered | dropped: <reason>, or an extension's event (stamped, verified) */
 	decision: string;
 }
 
@@ -28,25 +30,19 @@ const MAX_EVENTS = 256;
 export class Tracer {
 	private readonly armed = new Map<number, number>(); // id → until (wall ms)
 	readonly events: TraceEvent[] = [];
-	private seen = {stamped: 0, verified: 0};
 
-	constructor(private readonly node: Node) {
+	constructor(private readonly node: Pipeline) {
 		node.addHook('prerouting', (pkt) => {
 			if (this.armed.size === 0) return null;
 			const id = this.match(pkt);
-			if (id >= 0) {
-				this.seen = {stamped: node.counters.stamped, verified: node.counters.verified};
-				this.note(pkt, id, pkt.inPort?.name ?? '?', 'received');
-			}
+			if (id >= 0) this.note(pkt, id, pkt.inPort?.name ?? '?', 'received');
 			return null;
 		});
 		node.addHook('postrouting', (pkt) => {
 			if (this.armed.size === 0) return null;
 			const id = this.match(pkt);
 			if (id < 0) return null;
-			const c = node.counters;
-			const what = c.stamped > this.seen.stamped ? 'stamped' : c.verified > this.seen.verified ? 'verified' : pkt.outPort?.kind === 'host' ? 'delivered' : 'forwarded';
-			this.note(pkt, id, pkt.outPort?.name ?? '?', what);
+			this.note(pkt, id, pkt.outPort?.name ?? '?', pkt.event ?? (pkt.outPort?.kind === 'host' ? 'delivered' : 'forwarded'));
 			return null;
 		});
 	}

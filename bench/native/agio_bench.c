@@ -41,37 +41,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#define TOOL_NAME "agio_bench"
+#include "common.h"
+
 #define BATCH 64
 #define SLOT 2048
 
-static double now(void) {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what) {
-	fprintf(stderr, "agio_bench: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static void endpoint(const char *text, const char *port, struct sockaddr_in6 *out) {
-	char buf[128];
-	snprintf(buf, sizeof buf, "%s", text);
-	memset(out, 0, sizeof *out);
-	out->sin6_family = AF_INET6;
-	out->sin6_port = htons((uint16_t)atoi(port));
-	char *zone = strchr(buf, '%');
-	if (zone) {
-		*zone++ = 0;
-		out->sin6_scope_id = if_nametoindex(zone);
-		if (!out->sin6_scope_id) die(zone);
-	}
-	if (inet_pton(AF_INET6, buf, &out->sin6_addr) != 1) {
-		errno = EINVAL;
-		die(text);
-	}
-}
 
 static int udp_socket(const struct sockaddr_in6 *local) {
 	int fd = socket(AF_INET6, SOCK_DGRAM, 0);
@@ -108,6 +83,29 @@ static void report(const char *mode, double packets, double seconds) {
 
 static uint8_t *from_hex(const char *hex, size_t *len);
 
+/** sendmmsg(2) of `iov` to `to` in batches of BATCH for `seconds`, then one JSON line for `mode`. */
+static int blast(int fd, void *to, socklen_t tolen, struct iovec *iov, double seconds, const char *mode) {
+	struct mmsghdr msgs[BATCH];
+	memset(msgs, 0, sizeof msgs);
+	for (int i = 0; i < BATCH; i++) {
+		msgs[i].msg_hdr.msg_name = to;
+		msgs[i].msg_hdr.msg_namelen = tolen;
+		msgs[i].msg_hdr.msg_iov = iov;
+		msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	double sent = 0, start = now(), end = start + seconds, t = start;
+	while (t < end) {
+		for (int k = 0; k < 16; k++) {
+			int r = sendmmsg(fd, msgs, BATCH, 0);
+			if (r > 0) sent += r;
+			else if (errno != EAGAIN && errno != ENOBUFS && errno != EINTR) die("sendmmsg");
+		}
+		t = now();
+	}
+	report(mode, sent, t - start);
+	return 0;
+}
+
 static int udp_blast(char **argv, int hex) {
 	struct sockaddr_in6 local, peer;
 	endpoint(argv[0], argv[1], &local);
@@ -121,26 +119,8 @@ static int udp_blast(char **argv, int hex) {
 	if (hex) data = from_hex(argv[5], &size);
 	else size = (size_t)atoi(argv[5]);
 	if (size > SLOT) size = SLOT;
-	struct mmsghdr msgs[BATCH];
 	struct iovec iov = {data, size};
-	memset(msgs, 0, sizeof msgs);
-	for (int i = 0; i < BATCH; i++) {
-		msgs[i].msg_hdr.msg_name = &peer;
-		msgs[i].msg_hdr.msg_namelen = sizeof peer;
-		msgs[i].msg_hdr.msg_iov = &iov;
-		msgs[i].msg_hdr.msg_iovlen = 1;
-	}
-	double sent = 0, start = now(), end = start + seconds, t = start;
-	while (t < end) {
-		for (int k = 0; k < 16; k++) {
-			int r = sendmmsg(fd, msgs, BATCH, 0);
-			if (r > 0) sent += r;
-			else if (errno != EAGAIN && errno != ENOBUFS && errno != EINTR) die("sendmmsg");
-		}
-		t = now();
-	}
-	report("udp-blast", sent, t - start);
-	return 0;
+	return blast(fd, &peer, sizeof peer, &iov, seconds, "udp-blast");
 }
 
 static uint8_t *from_hex(const char *hex, size_t *len) {
@@ -165,25 +145,7 @@ static int pkt_blast(char **argv) {
 	to.sll_ifindex = (int)if_nametoindex(argv[0]);
 	if (!to.sll_ifindex) die(argv[0]);
 	struct iovec iov = {pkt, len};
-	struct mmsghdr msgs[BATCH];
-	memset(msgs, 0, sizeof msgs);
-	for (int i = 0; i < BATCH; i++) {
-		msgs[i].msg_hdr.msg_name = &to;
-		msgs[i].msg_hdr.msg_namelen = sizeof to;
-		msgs[i].msg_hdr.msg_iov = &iov;
-		msgs[i].msg_hdr.msg_iovlen = 1;
-	}
-	double sent = 0, start = now(), end = start + seconds, t = start;
-	while (t < end) {
-		for (int k = 0; k < 16; k++) {
-			int r = sendmmsg(fd, msgs, BATCH, 0);
-			if (r > 0) sent += r;
-			else if (errno != EAGAIN && errno != ENOBUFS && errno != EINTR) die("sendmmsg");
-		}
-		t = now();
-	}
-	report("pkt-blast", sent, t - start);
-	return 0;
+	return blast(fd, &to, sizeof to, &iov, seconds, "pkt-blast");
 }
 
 static int udp_sink(char **argv) {

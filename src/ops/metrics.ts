@@ -1,12 +1,20 @@
-// Prometheus text exposition (format 0.0.4) of a node's counters.
-import {DROP_REASONS} from './drop.js';
+// Prometheus text exposition (format 0.0.4) of a node's counters: the
+// pipeline's, and each extension's with the help its spec gives.
+import type {ExtensionSpec} from '../pipeline/drops.js';
+import {ANYCAST} from '../roles/anycast.js';
 import type {NodeStatus} from './status.js';
+
+/** A counter's name as a metric's: `icmpErrorsSent` → `icmp_errors_sent`. */
+function snake(name: string): string {
+	return name.replace(/[A-Z]/g, (ch) => `_${ch.toLowerCase()}`);
+}
 
 function esc(value: string): string {
 	return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
-export function prometheus(s: NodeStatus): string {
+/** `s` as Prometheus text; `extensions` are the specs of the counters beside the pipeline's (every node has the anycast application's). */
+export function prometheus(s: NodeStatus, extensions: readonly ExtensionSpec[] = [ANYCAST]): string {
 	const lines: string[] = [];
 	const node = `node="${esc(s.name)}",role="${esc(s.role)}"`;
 	const metric = (name: string, help: string, type: 'counter' | 'gauge', samples: Array<[string, number]>) => {
@@ -25,14 +33,13 @@ export function prometheus(s: NodeStatus): string {
 	metric('fragmented_total', "Packets of the node's own that it fragmented for a path MTU.", 'counter', [['', c.fragmented]]);
 	metric('pmtu_updates_total', 'Path MTU changes from Packet Too Big (RFC 8201).', 'counter', [['', c.pmtuUpdates]]);
 	metric('icmp_suppressed_total', 'ICMPv6 errors not sent because RFC 4443 2.4(e) forbids them.', 'counter', [['', c.icmpSuppressed]]);
-	metric('stamped_total', 'Responses stamped with the anycast identifier (S302).', 'counter', [['', c.stamped]]);
-	metric('verified_total', 'Identifiers that verified (S205, S105).', 'counter', [['', c.verified]]);
-	metric('rejected_total', 'Identifier checks that failed.', 'counter', [['', c.rejected]]);
+	const counters = c as unknown as Record<string, number>;
+	for (const e of extensions) for (const [name, help] of Object.entries<string>(e.counters)) metric(`${snake(name)}_total`, help, 'counter', [['', counters[name] ?? 0]]);
 	metric('icmp_errors_sent_total', 'ICMPv6 errors sent.', 'counter', [['', c.icmpErrorsSent]]);
 	metric('icmp_rate_limited_total', 'ICMPv6 errors not sent because of the rate limit (RFC 4443 2.4(f)).', 'counter', [['', c.icmpRateLimited]]);
 	metric('icmp_prefix_limited_total', "ICMPv6 errors not sent because their destination's /64 used up its share (control-plane policing).", 'counter', [['', c.icmpPrefixLimited]]);
 	metric('control_rx_total', "Packets received on links' control channels (route exchange, BFD).", 'counter', [['', c.controlRx]]);
-	metric('drops_total', 'Packets dropped, by reason.', 'counter', DROP_REASONS.map((r) => [`reason="${r}"`, c.drops[r]]));
+	metric('drops_total', 'Packets dropped, by reason.', 'counter', Object.entries(c.drops).map(([r, n]) => [`reason="${esc(r)}"`, n]));
 	metric('port_rx_packets_total', 'Packets received, by port.', 'counter', s.ports.map((p) => [`port="${esc(p.name)}"`, p.counters.rxPackets]));
 	metric('port_tx_packets_total', 'Packets sent, by port.', 'counter', s.ports.map((p) => [`port="${esc(p.name)}"`, p.counters.txPackets]));
 	metric('port_rx_bytes_total', 'Bytes received, by port.', 'counter', s.ports.map((p) => [`port="${esc(p.name)}"`, p.counters.rxBytes]));
