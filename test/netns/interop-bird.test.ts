@@ -122,12 +122,12 @@ test('BIRD learns from anyguard routers: S/128, the LAN and host prefixes, over 
 test('anyguard routers learn BIRD\'s routes, and anyguard status lists them', async (t) => {
 	const boundary = await status('boundary');
 	const r = (prefix: string) => boundary.routes.find((x) => x.prefix === prefix && x.selected);
-	t.like(r('2001:db8:2::1/128'), {origin: 'learned', via: 'via fe80::2%internet', metric: 2}, "internet's own address, from BIRD (its direct protocol on lo)");
-	t.like(r('2001:db8:2:c::/64'), {via: 'via fe80::2%internet', metric: 3}, "the client's prefix, passed on by BIRD");
-	t.like(r('2001:db8:1:b::1/128'), {via: 'via fe80::6%router-b', metric: 4}, "router-b's address, from BIRD across the cost-3 link");
-	t.like(r('2001:db8:1:b::30/128'), {via: 'via fe80::6%router-b', metric: 5}, 'server-b, through BIRD on router-b');
+	t.like(r('2001:db8:2::1/128'), {origin: 'learned', nextHop: {kind: 'via', link: 'internet', via: 'fe80::2'}, metric: 2}, "internet's own address, from BIRD (its direct protocol on lo)");
+	t.like(r('2001:db8:2:c::/64'), {nextHop: {kind: 'via', link: 'internet', via: 'fe80::2'}, metric: 3}, "the client's prefix, passed on by BIRD");
+	t.like(r('2001:db8:1:b::1/128'), {nextHop: {kind: 'via', link: 'router-b', via: 'fe80::6'}, metric: 4}, "router-b's address, from BIRD across the cost-3 link");
+	t.like(r('2001:db8:1:b::30/128'), {nextHop: {kind: 'via', link: 'router-b', via: 'fe80::6'}, metric: 5}, 'server-b, through BIRD on router-b');
 	const backup = boundary.routes.find((x) => x.prefix === S128 && !x.selected);
-	t.like(backup, {via: 'via fe80::6%router-b', metric: 5}, 'S at server-b through BIRD, the further anycast route');
+	t.like(backup, {nextHop: {kind: 'via', link: 'router-b', via: 'fe80::6'}, metric: 5}, 'S at server-b through BIRD, the further anycast route');
 	const text = net!.cli('status').stdout;
 	t.regex(text, /2001:db8:2::1\/128 via fe80::2 dev internet proto learned metric 2/);
 	t.regex(text, /internet\s+bird \(BIRD\)\s+up/);
