@@ -4,6 +4,7 @@ import {existsSync} from 'node:fs';
 import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import type {Topology, TopologyLink} from '../config/topology.js';
+import {formatAddr, parseAddr} from '../util/addr.js';
 
 /** The patent's Fig. 1, what `anyguard up` and every network command use when given no topology. */
 export const DEFAULT_TOPOLOGY = fileURLToPath(new URL('../../netns/topologies/default.json', import.meta.url));
@@ -86,4 +87,20 @@ export function birdCommand(state: string, node: string): string[] | undefined {
 	if (!existsSync(files.birdConf(state, node))) return undefined;
 	if (!BIRD) throw new Error('BIRD is not installed: apt-get install -y bird2');
 	return [BIRD, '-f', '-c', files.birdConf(state, node), '-s', files.birdCtl(state, node)];
+}
+
+/** The /48s of the topology's addresses: what the host routes to the client. */
+export function networkPrefixes(t: Topology): string[] {
+	const set = new Set<string>();
+	const add = (a: string) => {
+		const b = parseAddr(a);
+		b.fill(0, 6);
+		set.add(`${formatAddr(b)}/48`);
+	};
+	for (const n of t.nodes) {
+		if (n.address) add(n.address);
+		if (n.host) add(n.host.address);
+	}
+	for (const g of t.groups) add(g.anycast);
+	return [...set].sort();
 }
