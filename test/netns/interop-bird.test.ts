@@ -4,7 +4,8 @@
 // BFD both ways, failover as BIRD sees it, tshark on the wire between the
 // two implementations, every row of the attack table, and link conditions
 // (delay, loss, down/up) changed on the running network.
-import {spawn, spawnSync} from 'node:child_process';
+import {spawnSync} from 'node:child_process';
+import {watchProbe} from '../../src/cli/probe.js';
 import {readFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -158,19 +159,9 @@ test('dig: server-a answers the client, server-b answers terminal-b', (t) => {
 
 test("server-a's role process killed: BIRD's S route moves to the path to server-b within 1 s, the client's DNS queries follow; then back", async (t) => {
 	t.deepEqual(birdS('internet'), {metric: 4, via: 'via fe80::4%to-boundary'});
-	const answers: Array<{sentAt: number; answer?: string | null}> = [];
-	const prober = spawn('ip', ['netns', 'exec', net!.ns('client'), process.execPath, '--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'probe', S, '--interval', '20', '--count', '1000'], {stdio: ['ignore', 'pipe', 'ignore']});
-	let buffered = '';
-	prober.stdout.on('data', (d: Buffer) => {
-		buffered += d.toString();
-		const lines = buffered.split('\n');
-		buffered = lines.pop()!;
-		for (const line of lines) if (line) answers.push(JSON.parse(line) as (typeof answers)[number]);
-	});
-	const firstAfter = (name: string, from: number) => answers.filter((a) => a.answer === name && a.sentAt >= from).sort((x, y) => x.sentAt - y.sentAt)[0];
+	const prober = watchProbe(net!.ns('client'), [process.execPath, '--import', 'tsx', join(repoRoot, 'src/cli/main.ts')], S, 20);
 	try {
-		for (let i = 0; i < 100 && !answers.some((a) => a.answer === 'server-a'); i++) await sleep(50);
-		t.truthy(answers.some((a) => a.answer === 'server-a'), 'the prober hears server-a first');
+		t.truthy(await prober.waitFor('server-a', 0, 5000), 'the prober hears server-a first');
 		const pid = Number(readFileSync(files.pid(net!.state, 'server-a'), 'utf8'));
 		const killed = Date.now();
 		process.kill(pid, 'SIGKILL');
@@ -187,8 +178,7 @@ test("server-a's role process killed: BIRD's S route moves to the path to server
 		console.log(`    interop.bird-failover.ms (BIRD's S route on internet): ${moved}`);
 		t.true(moved >= 0 && moved < 1000, `BIRD's route moved after ${moved} ms`);
 		t.is(birdS('internet')?.via, 'via fe80::4%to-boundary', 'still through boundary, which now holds only the path to router-b');
-		for (let i = 0; i < 60 && !firstAfter('server-b', killed); i++) await sleep(50);
-		const b = firstAfter('server-b', killed);
+		const b = await prober.waitFor('server-b', killed, 3000);
 		const dns = b ? b.sentAt - killed : -1;
 		t.log(`DNS: the first query answered by server-b was sent ${dns} ms after the kill`);
 		t.true(dns >= 0 && dns < 1000, `DNS followed after ${dns} ms`);
@@ -203,10 +193,9 @@ test("server-a's role process killed: BIRD's S route moves to the path to server
 		}
 		t.log(`BIRD back at metric 4 (server-a) ${back} ms after the kill`);
 		t.true(back > 0, 'failback in BIRD');
-		for (let i = 0; i < 100 && !firstAfter('server-a', killed); i++) await sleep(50);
-		t.truthy(firstAfter('server-a', killed), 'server-a answers again');
+		t.truthy(await prober.waitFor('server-a', killed, 5000), 'server-a answers again');
 	} finally {
-		prober.kill();
+		prober.stop();
 	}
 });
 

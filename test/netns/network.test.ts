@@ -2,6 +2,7 @@
 // (prefix t<pid>-), one role process per node on a real TUN and real veths,
 // real ping, dig, dnsmasq, tracepath, tcpdump and tshark against it.
 import {spawn, spawnSync} from 'node:child_process';
+import {watchProbe} from '../../src/cli/probe.js';
 import {existsSync, readFileSync, readdirSync, statSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import type {ExecutionContext} from 'ava';
@@ -180,35 +181,24 @@ test('status: tables for people, --json for scripts, and Prometheus text on the 
 test('real DNS and failover: server-a answers; killed, server-b within 1 s; restarted, server-a again', async (t) => {
 	t.is(dig('client'), 'server-a');
 	// One prober in the client namespace asks every 20 ms from one socket and logs each answer.
-	const answers: Array<{sentAt: number; answer?: string | null; lost?: boolean}> = [];
-	const prober = spawn('ip', ['netns', 'exec', net!.ns('client'), process.execPath, '--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'probe', S, '--interval', '20', '--count', '600'], {stdio: ['ignore', 'pipe', 'ignore']});
-	let buffered = '';
-	prober.stdout.on('data', (d: Buffer) => {
-		buffered += d.toString();
-		const lines = buffered.split('\n');
-		buffered = lines.pop()!;
-		for (const line of lines) if (line) answers.push(JSON.parse(line) as (typeof answers)[number]);
-	});
+	const prober = watchProbe(net!.ns('client'), [process.execPath, '--import', 'tsx', join(repoRoot, 'src/cli/main.ts')], S, 20);
 	try {
-		for (let i = 0; i < 100 && !answers.some((a) => a.answer === 'server-a'); i++) await sleep(50);
+		await prober.waitFor('server-a', 0, 5000);
 		const pid = Number(readFileSync(files.pid(net!.state, 'server-a'), 'utf8'));
 		const killed = Date.now();
 		process.kill(pid, 'SIGKILL');
-		const firstAfter = (name: string, from: number) => answers.filter((a) => a.answer === name && a.sentAt >= from).sort((x, y) => x.sentAt - y.sentAt)[0];
-		for (let i = 0; i < 100 && !firstAfter('server-b', killed); i++) await sleep(50);
-		const b = firstAfter('server-b', killed);
+		const b = await prober.waitFor('server-b', killed, 5000);
 		const failover = b ? b.sentAt - killed : -1;
 		t.log(`failover: the first query answered by server-b was sent ${failover} ms after the kill`);
 		console.log(`    failover.ms (namespaces, DNS every 20 ms): ${failover}`);
 		t.true(failover >= 0 && failover < 1000, `failover took ${failover} ms`);
 		// The supervisor restarts server-a; routing moves back to the nearer server.
-		for (let i = 0; i < 200 && !firstAfter('server-a', killed); i++) await sleep(50);
-		const back = firstAfter('server-a', killed);
+		const back = await prober.waitFor('server-a', killed, 10_000);
 		t.log(`server-a answered again for a query sent ${back ? back.sentAt - killed : -1} ms after the kill`);
 		t.truthy(back, 'server-a answers again after its supervisor restarted it');
 		t.not(Number(readFileSync(files.pid(net!.state, 'server-a'), 'utf8')), pid, 'a new role process');
 	} finally {
-		prober.kill();
+		prober.stop();
 	}
 });
 
