@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "hmac.h"
+#include "napi_view.h"
 
 #ifndef SO_RXQ_OVFL
 #define SO_RXQ_OVFL 40
@@ -879,16 +880,6 @@ static port_t *unwrap(napi_env env, napi_value self) {
 	return p;
 }
 
-static int view(napi_env env, napi_value v, uint8_t **data, size_t *len) {
-	napi_typedarray_type type;
-	napi_value ab;
-	size_t off;
-	void *d;
-	if (napi_get_typedarray_info(env, v, &type, len, &d, &ab, &off) != napi_ok || type != napi_uint8_array) return -1;
-	*data = d;
-	return 0;
-}
-
 // send(buf: Uint8Array, off: number, len: number): boolean
 static napi_value m_send(napi_env env, napi_callback_info info) {
 	size_t argc = 3;
@@ -899,7 +890,7 @@ static napi_value m_send(napi_env env, napi_callback_info info) {
 	uint8_t *data;
 	size_t size;
 	uint32_t off, len;
-	if (argc < 3 || view(env, argv[0], &data, &size) || napi_get_value_uint32(env, argv[1], &off) || napi_get_value_uint32(env, argv[2], &len) ||
+	if (argc < 3 || u8_view(env, argv[0], &data, &size) || napi_get_value_uint32(env, argv[1], &off) || napi_get_value_uint32(env, argv[2], &len) ||
 	    (size_t)off + len > size) {
 		napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "send(buf, off, len): range outside the buffer");
 		return NULL;
@@ -923,7 +914,7 @@ static napi_value m_send_batch(napi_env env, napi_callback_info info) {
 	void *od, *ld;
 	napi_value ab;
 	size_t bo;
-	if (argc < 4 || view(env, argv[0], &data, &size) || napi_get_typedarray_info(env, argv[1], &to, &no, &od, &ab, &bo) ||
+	if (argc < 4 || u8_view(env, argv[0], &data, &size) || napi_get_typedarray_info(env, argv[1], &to, &no, &od, &ab, &bo) ||
 	    napi_get_typedarray_info(env, argv[2], &tl, &nl, &ld, &ab, &bo) || to != napi_uint32_array || tl != napi_uint32_array ||
 	    napi_get_value_uint32(env, argv[3], &count) || count > no || count > nl) {
 		napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "sendBatch(buf, offsets, lengths, count): bad arguments");

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "hmac.h"
+#include "napi_view.h"
 
 typedef int (*sha_init_fn)(SHA256_CTX *);
 typedef int (*sha_update_fn)(SHA256_CTX *, const void *, size_t);
@@ -126,16 +127,6 @@ static void key_release(napi_env env, void *data, void *hint) {
 	if (k->args_ref) napi_delete_reference(env, k->args_ref);
 	memset(k, 0, sizeof *k);
 	free(k);
-}
-
-static int u8_view(napi_env env, napi_value v, uint8_t **data, size_t *len) {
-	napi_typedarray_type type;
-	napi_value ab;
-	size_t off;
-	void *d;
-	if (napi_get_typedarray_info(env, v, &type, len, &d, &ab, &off) != napi_ok || type != napi_uint8_array) return -1;
-	*data = d;
-	return 0;
 }
 
 static napi_value key_sign(napi_env env, napi_callback_info info);
