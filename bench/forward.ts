@@ -220,20 +220,22 @@ export const run: Bench = async () => {
 			const out = await sink.result();
 			return {...out, sent: Number((await blast.result()).pps)};
 		};
-		const jsRound = async (mode: 'node' | 'relay'): Promise<{sink: Json; js: Json; sent: number}> => {
-			const flags = profileDir && mode === 'node' ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-			const fwd = procs.start(ns('r'), [process.execPath, ...flags, '--import', 'tsx', HERE, 'child', mode, file, dir], 0);
-			await fwd.line('ready');
+		/** One round through the forwarder in r (started and ready): a sink on b, the encapsulated blast from a; `go` starts a forwarder that waits for it. */
+		const throughR = async (go: () => void = () => {}): Promise<{sink: Json; sent: number}> => {
 			const sink = procs.start(ns('b'), [TOOL, 'udp-sink', bEnd, port, String(SECONDS), String(WARM)], -1);
 			await sink.line('ready');
 			const blast = procs.start(ns('a'), [TOOL, 'udp-blast-hex', aEnd, port, rEndA, port, blastFor, hex], 1);
 			await sleep(100);
 			sink.go();
-			fwd.go();
-			const js = await fwd.result();
-			const s = await sink.result();
-			const sent = Number((await blast.result()).pps);
-			return {sink: s, js, sent};
+			go();
+			return {sink: await sink.result(), sent: Number((await blast.result()).pps)};
+		};
+		const jsRound = async (mode: 'node' | 'relay'): Promise<{sink: Json; js: Json; sent: number}> => {
+			const flags = profileDir && mode === 'node' ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+			const fwd = procs.start(ns('r'), [process.execPath, ...flags, '--import', 'tsx', HERE, 'child', mode, file, dir], 0);
+			await fwd.line('ready');
+			const round = await throughR(() => fwd.go());
+			return {...round, js: await fwd.result()};
 		};
 
 		const cRelayArgs = [
@@ -244,16 +246,10 @@ export const run: Bench = async () => {
 		const cRound = async (): Promise<{sink: Json; sent: number}> => {
 			const fwd = procs.start(ns('r'), [tool('c_relay'), ...cRelayArgs], 0);
 			await fwd.line('ready');
-			const sink = procs.start(ns('b'), [TOOL, 'udp-sink', bEnd, port, String(SECONDS), String(WARM)], -1);
-			await sink.line('ready');
-			const blast = procs.start(ns('a'), [TOOL, 'udp-blast-hex', aEnd, port, rEndA, port, blastFor, hex], 1);
-			await sleep(100);
-			sink.go();
-			const out = await sink.result();
-			const sent = Number((await blast.result()).pps);
+			const round = await throughR();
 			fwd.kill();
 			await fwd.exited();
-			return {sink: out, sent};
+			return round;
 		};
 		const kRounds: Json[] = [];
 		const oRounds: Array<{sink: Json; js: Json; sent: number}> = [];
