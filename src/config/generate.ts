@@ -189,25 +189,23 @@ export function generateTopology(o: GenerateOptions): Generated {
 /** Every client within RIPng's reach of a server, or an error that says what to change. */
 function checkReach(json: Record<string, unknown>): void {
 	const t = json as unknown as Topology;
-	const servers = new Set(t.groups[0]!.servers);
-	const far: string[] = [];
-	for (const n of t.nodes.filter((x) => x.role === 'client')) {
-		const paths = shortestPaths({...t, links: t.links.map((l) => ({...l, cost: l.cost ?? 1}))}, n.name);
-		const nearest = Math.min(...[...servers].map((s) => paths.get(s)?.dist ?? Infinity));
-		if (nearest > MAX_PATH_COST) far.push(`${n.name} (${nearest === Infinity ? 'unreachable' : `cost ${nearest}`})`);
-	}
+	// The file leaves a link's cost out when it is 1; loading fills it in.
+	const far = [...predictCatchment({...t, links: t.links.map((l) => ({...l, cost: l.cost ?? 1}))})]
+		.filter(([, p]) => p.cost > MAX_PATH_COST)
+		.map(([client, p]) => `${client} (${p.cost === Infinity ? 'unreachable' : `cost ${p.cost}`})`);
 	if (far.length > 0) throw new GenerateError(`${far.length} client${far.length === 1 ? ' is' : 's are'} farther from every site than RIPng reaches (path cost > ${MAX_PATH_COST}): ${far.slice(0, 5).join(', ')}${far.length > 5 ? ', …' : ''}; add sites, or use fewer routers`);
 }
 
-/** For each client, the servers nearest by the link costs: what RIPng should settle on (several on a tie). */
+/** For each client and terminal, the servers nearest by the link costs: what RIPng should settle on (several on a tie). */
 export function predictCatchment(t: Topology, group = t.groups[0]!): Map<string, {servers: string[]; cost: number}> {
+	// Links cost the same both ways: one search from each server serves every client.
+	const fromServer = group.servers.map((s) => [s, shortestPaths(t, s)] as const);
 	const out = new Map<string, {servers: string[]; cost: number}>();
 	for (const n of t.nodes.filter((x) => x.role === 'client' || x.role === 'terminal')) {
-		const paths = shortestPaths(t, n.name);
 		let cost = Infinity;
 		let servers: string[] = [];
-		for (const s of group.servers) {
-			const d = paths.get(s)?.dist ?? Infinity;
+		for (const [s, paths] of fromServer) {
+			const d = paths.get(n.name)?.dist ?? Infinity;
 			if (d < cost) [cost, servers] = [d, [s]];
 			else if (d === cost) servers.push(s);
 		}
