@@ -7,7 +7,7 @@ import {parseArgs} from 'node:util';
 import type {ParseArgsConfig} from 'node:util';
 import type {Topology} from '../config/topology.js';
 import {existsSync, readFileSync} from 'node:fs';
-import {DEFAULT_STATE_ROOT, DEFAULT_TOPOLOGY, files} from '../netns/names.js';
+import {DEFAULT_TOPOLOGY, files, stateDir} from '../netns/names.js';
 
 /**
  * The topology of the network running under the default topology's prefix,
@@ -18,7 +18,7 @@ import {DEFAULT_STATE_ROOT, DEFAULT_TOPOLOGY, files} from '../netns/names.js';
 function runningTopology(stateRoot: string | undefined): string | undefined {
 	try {
 		const {prefix} = JSON.parse(readFileSync(DEFAULT_TOPOLOGY, 'utf8')) as {prefix: string};
-		const running = readFileSync(files.topology(`${stateRoot ?? DEFAULT_STATE_ROOT}/${prefix.replace(/-$/, '')}`), 'utf8').trim();
+		const running = readFileSync(files.topology(stateDir({prefix}, stateRoot)), 'utf8').trim();
 		return running && existsSync(running) ? running : undefined;
 	} catch {
 		return undefined; // no network up: the default

@@ -56,7 +56,7 @@ export function hostVeth(t: Topology): string {
 	return `${t.prefix}host`;
 }
 
-export function stateDir(t: Topology, root = DEFAULT_STATE_ROOT): string {
+export function stateDir(t: Pick<Topology, 'prefix'>, root = DEFAULT_STATE_ROOT): string {
 	return join(root, t.prefix.replace(/-$/, ''));
 }
 
