@@ -35,10 +35,9 @@ function dig(ns: string, anycast: string): Promise<string> {
 	});
 }
 
-/** Asks S from every client of the group, a few at a time; returns the rows against `t`'s prediction (with `servers` only). */
-async function measure(t: Topology, servers: string[], onProgress: (done: number, total: number) => void): Promise<CatchmentRow[]> {
+/** Asks S from every client of the group, a few at a time; returns the rows against the prediction. */
+async function measure(t: Topology, predicted: Map<string, {servers: string[]; cost: number}>, onProgress: (done: number, total: number) => void): Promise<CatchmentRow[]> {
 	const group = t.groups[0]!;
-	const predicted = predictCatchment(t, {...group, servers});
 	const clients = [...predicted.keys()];
 	const answers = new Map<string, string>();
 	let next = 0;
@@ -69,22 +68,22 @@ export async function catchment(t: Topology, o: CatchmentOptions = {}): Promise<
 	const group = t.groups[0]!;
 	const say = o.progress ?? (() => {});
 	const progress = (what: string) => (done: number, total: number) => say(`${what}: ${done}/${total} clients answered`);
-	const rows = await measure(t, group.servers, progress('asking S'));
+	const rows = await measure(t, predictCatchment(t, group), progress('asking S'));
 	const report: CatchmentReport = {anycast: group.anycast, rows};
 	if (o.fail === undefined) return report;
 	const server = o.fail;
-	const rest = group.servers.filter((s) => s !== server);
+	const without = predictCatchment(t, {...group, servers: group.servers.filter((s) => s !== server)});
 	stopNode(t, server, o.stateRoot);
 	const started = Date.now();
 	try {
 		// Settled when no client is answered by the stopped server, or by nobody, and the answers hold twice in a row.
-		let after = await measure(t, rest, progress(`${server} stopped`));
+		let after = await measure(t, without, progress(`${server} stopped`));
 		for (let previous = ''; Date.now() - started < (o.settleMs ?? 15_000); ) {
 			const now = JSON.stringify(after.map((r) => r.answered));
 			if (now === previous && after.every((r) => r.answered !== '' && r.answered !== server)) break;
 			previous = now;
 			await new Promise((r) => setTimeout(r, 500));
-			after = await measure(t, rest, progress(`${server} stopped`));
+			after = await measure(t, without, progress(`${server} stopped`));
 		}
 		const before = new Map(rows.map((r) => [r.client, r.answered]));
 		report.failed = {
