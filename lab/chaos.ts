@@ -89,6 +89,23 @@ function fdCount(pid: number): number {
 	}
 }
 
+/**
+ * A process's descriptors without the transient ones: the least count seen in `ms`, sampled every 50 ms,
+ * ending early once it is at most `atMost`. A status query's connection is still open in the node for a
+ * moment after its answer has reached us, so one reading straight after a query counts it; a leaked
+ * descriptor stays for the whole window.
+ */
+export async function settledFdCount(pid: number, ms: number, atMost = -1): Promise<number> {
+	let least = fdCount(pid);
+	const end = Date.now() + ms;
+	while (least > atMost && Date.now() < end) {
+		await sleep(50);
+		const n = fdCount(pid);
+		if (n >= 0 && (least < 0 || n < least)) least = n;
+	}
+	return least;
+}
+
 /** Waits until `ok` holds, polling every 100 ms; returns the ms it took, or -1 after `ms`. */
 async function until(ok: () => Promise<boolean> | boolean, ms: number): Promise<number> {
 	const start = Date.now();
@@ -116,7 +133,8 @@ export async function runChaos(net: NsNet, o: ChaosOptions = {}): Promise<ChaosR
 	const servers = t.nodes.filter((n) => n.role === 'server');
 	const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
 	const startRoutes = await routes(net);
-	const fdsBefore = new Map(nodes.map((n) => [n, fdCount(net.pid(n))]));
+	const fdsBefore = new Map<string, number>();
+	for (const n of nodes) fdsBefore.set(n, await settledFdCount(net.pid(n), 500));
 	const S = t.groups[0]!.anycast;
 	const probe = watchProbe(net.ns(t.nodes.find((n) => n.role === 'client')!.name), selfCommand(), S, 20);
 	const faults: Fault[] = [];
@@ -182,8 +200,8 @@ export async function runChaos(net: NsNet, o: ChaosOptions = {}): Promise<ChaosR
 	for (let i = 1; i < answered.length; i++) longestGapMs = Math.max(longestGapMs, answered[i]!.sentAt - answered[i - 1]!.sentAt);
 	const fdGrowth: string[] = [];
 	for (const n of nodes) {
-		const after = fdCount(net.pid(n));
 		const before = fdsBefore.get(n)!;
+		const after = await settledFdCount(net.pid(n), 3000, before);
 		if (after > before) fdGrowth.push(`${n}: ${before} → ${after}`);
 	}
 	const routeDiff = diff(startRoutes, endRoutes);
