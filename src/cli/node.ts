@@ -15,7 +15,7 @@ import {serveControl} from '../ops/control.js';
 import {nodeStatus} from '../ops/status.js';
 import type {LoopDelay} from '../ops/status.js';
 import {Tracer} from '../ops/trace.js';
-import {wireLinks} from './links.js';
+import {wireLinks} from '../netns/wiring.js';
 import {SystemClock} from '../util/clock.js';
 import {createLogger} from '../util/log.js';
 import {privateDir} from '../util/statedir.js';
@@ -74,7 +74,7 @@ export async function runNode(options: NodeProcessOptions): Promise<void> {
 	tun.onError(fail(`TUN ${TUN_NAME}`));
 	attachTun(stack, tun, tap, ipv4Logger(log));
 
-	// Every topology link: UDP on a veth to an anyguard neighbour, or a kernel neighbour's TUN (src/cli/links.ts).
+	// Every topology link: UDP on a veth to an anyguard neighbour, or a kernel neighbour's TUN (src/netns/wiring.ts).
 	const links = wireLinks({t, node: options.node, state: options.state, stack, tap, clock, log, fail});
 	ports.push(...links.ports);
 	links.reload();

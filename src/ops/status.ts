@@ -64,7 +64,7 @@ export interface NodeStatus {
 	tables?: {flows: number; flowEvictions: number; flowsExpired: number; replay: number; replayEvictions: number};
 	/** Every table an outsider can make grow: its size, its bound, what gave way and what was turned away. */
 	bounds: BoundStatus[];
-	/** The link conditions this process carries (src/cli/links.ts), when it is a role process. */
+	/** The link conditions this process carries (src/netns/wiring.ts), when it is a role process. */
 	links?: Array<{peer: string; kind: string; settings: LineSettings; mtu: number; out: LineStats; in?: LineStats}>;
 }
 

@@ -1,6 +1,6 @@
-// A role process's links: for each topology link of its node, the ports it
-// opens and the conditions it carries (src/netns/links.ts says which share
-// is the process's).
+// A role process's links in the namespace deployment: for each topology link
+// of its node, the ports it opens on the veth or the neighbour's TUN, wired
+// into the pipeline (../assembly/ports.ts), and the conditions it carries (links.ts says which share is the process's).
 //   udp  two UDP sockets on the veth (data 6464, control 6465); delay and
 //        jitter on what this end sends, each channel a FIFO of its own.
 //   tun  the kernel neighbour's TUN device, opened in that node's namespace
@@ -13,9 +13,9 @@ import type {Deliver, LineSettings, LineStats} from '../io/emulator.js';
 import {openTun} from '../io/tun.js';
 import {openUdpLink} from '../io/udp-link.js';
 import type {PacketPort} from '../io/types.js';
-import {CONTROL_PORT, LINK_PORT, findLink, linkIfname, namespace, underlayAddress} from '../netns/names.js';
-import {linkKey, linkKind, processShare, readLinkStates} from '../netns/links.js';
-import type {LinkKind} from '../netns/links.js';
+import {CONTROL_PORT, LINK_PORT, findLink, linkIfname, namespace, underlayAddress} from './names.js';
+import {linkKey, linkKind, processShare, readLinkStates} from './links.js';
+import type {LinkKind} from './links.js';
 import {pump} from '../assembly/ports.js';
 import type {Stack} from '../assembly/stack.js';
 import type {PortTap as Tap} from '../io/types.js';
