@@ -109,34 +109,19 @@ function ownerOnly(req: IncomingMessage): boolean {
 	return url === '/inject' || url.startsWith('/capture') || (req.method === 'POST' && (url.startsWith('/trace/') || url === '/links'));
 }
 
-/** Fetches `what` from the control socket at `path`; rejects when nobody answers within `timeoutMs`. */
-export function queryControl(path: string, what: '/status' | '/metrics', timeoutMs = 1000): Promise<string> {
+/**
+ * One request to the control socket at `path`: the answer's body when the
+ * status is 200; otherwise an error naming `path`, `url`, the status and the
+ * body; and an error when nobody answers within `timeoutMs`.
+ */
+function call(path: string, url: string, method: 'GET' | 'POST', timeoutMs: number, body?: string): Promise<string> {
 	return new Promise((resolve, reject) => {
-		const req = request({socketPath: path, agent: false, path: what, method: 'GET', timeout: timeoutMs}, (res) => {
-			let body = '';
-			res.setEncoding('utf8');
-			res.on('data', (chunk: string) => (body += chunk));
-			res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${path}${what}: HTTP ${res.statusCode}: ${body.trim()}`))));
-		});
-		req.on('timeout', () => req.destroy(new Error(`${path}: no answer within ${timeoutMs} ms`)));
-		req.on('error', reject);
-		req.end();
-	});
-}
-
-export async function queryStatus(path: string, timeoutMs = 1000): Promise<NodeStatus> {
-	return JSON.parse(await queryControl(path, '/status', timeoutMs)) as NodeStatus;
-}
-
-/** Hands `packets` to the node at `path` as if its host had sent them. */
-export function injectPackets(path: string, packets: Uint8Array[], timeoutMs = 2000): Promise<{received: number; injected: number}> {
-	const body = packets.map((p) => Buffer.from(p).toString('hex')).join('\n') + '\n';
-	return new Promise((resolve, reject) => {
-		const req = request({socketPath: path, agent: false, path: '/inject', method: 'POST', timeout: timeoutMs, headers: {'content-type': 'text/plain', 'content-length': Buffer.byteLength(body)}}, (res) => {
+		const headers = body === undefined ? undefined : {'content-type': 'text/plain', 'content-length': Buffer.byteLength(body)};
+		const req = request({socketPath: path, agent: false, path: url, method, timeout: timeoutMs, ...(headers ? {headers} : {})}, (res) => {
 			let text = '';
 			res.setEncoding('utf8');
 			res.on('data', (chunk: string) => (text += chunk));
-			res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(text) as {received: number; injected: number}) : reject(new Error(`${path}/inject: HTTP ${res.statusCode}: ${text.trim()}`))));
+			res.on('end', () => (res.statusCode === 200 ? resolve(text) : reject(new Error(`${path}${url}: HTTP ${res.statusCode}: ${text.trim()}`))));
 		});
 		req.on('timeout', () => req.destroy(new Error(`${path}: no answer within ${timeoutMs} ms`)));
 		req.on('error', reject);
@@ -144,38 +129,30 @@ export function injectPackets(path: string, packets: Uint8Array[], timeoutMs = 2
 	});
 }
 
+/** Fetches `what` from the control socket at `path`; rejects when nobody answers within `timeoutMs`. */
+export function queryControl(path: string, what: '/status' | '/metrics', timeoutMs = 1000): Promise<string> {
+	return call(path, what, 'GET', timeoutMs);
+}
+
+export async function queryStatus(path: string, timeoutMs = 1000): Promise<NodeStatus> {
+	return JSON.parse(await queryControl(path, '/status', timeoutMs)) as NodeStatus;
+}
+
+/** Hands `packets` to the node at `path` as if its host had sent them. */
+export async function injectPackets(path: string, packets: Uint8Array[], timeoutMs = 2000): Promise<{received: number; injected: number}> {
+	const body = packets.map((p) => Buffer.from(p).toString('hex')).join('\n') + '\n';
+	return JSON.parse(await call(path, '/inject', 'POST', timeoutMs, body)) as {received: number; injected: number};
+}
+
 /** Tells the node at `path` to apply the state directory's link conditions again (after anyguard link). */
-export function reloadLinks(path: string, timeoutMs = 2000): Promise<unknown> {
-	return new Promise((resolve, reject) => {
-		const req = request({socketPath: path, agent: false, path: '/links', method: 'POST', timeout: timeoutMs}, (res) => {
-			let text = '';
-			res.setEncoding('utf8');
-			res.on('data', (chunk: string) => (text += chunk));
-			res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(text) as unknown) : reject(new Error(`${path}/links: HTTP ${res.statusCode}: ${text.trim()}`))));
-		});
-		req.on('timeout', () => req.destroy(new Error(`${path}: no answer within ${timeoutMs} ms`)));
-		req.on('error', reject);
-		req.end();
-	});
+export async function reloadLinks(path: string, timeoutMs = 2000): Promise<unknown> {
+	return JSON.parse(await call(path, '/links', 'POST', timeoutMs)) as unknown;
 }
 
 /** Arms (POST) or reads (GET) the trace of echo identifier `id` at the node behind `path`. */
-export function traceControl(path: string, id: number, method: 'POST' | 'GET', timeoutMs = 1000): Promise<TraceEvent[]> {
-	return new Promise((resolve, reject) => {
-		const req = request({socketPath: path, agent: false, path: `/trace/${id}`, method, timeout: timeoutMs}, (res) => {
-			let text = '';
-			res.setEncoding('utf8');
-			res.on('data', (chunk: string) => (text += chunk));
-			res.on('end', () => {
-				if (res.statusCode !== 200) return reject(new Error(`${path}/trace: HTTP ${res.statusCode}`));
-				const body = JSON.parse(text) as TraceEvent[] | {armed: number};
-				resolve(Array.isArray(body) ? body : []);
-			});
-		});
-		req.on('timeout', () => req.destroy(new Error(`${path}: no answer within ${timeoutMs} ms`)));
-		req.on('error', reject);
-		req.end();
-	});
+export async function traceControl(path: string, id: number, method: 'POST' | 'GET', timeoutMs = 1000): Promise<TraceEvent[]> {
+	const body = JSON.parse(await call(path, `/trace/${id}`, method, timeoutMs)) as TraceEvent[] | {armed: number};
+	return Array.isArray(body) ? body : [];
 }
 
 /** Streams the pcap capture of the node behind `path` to `out` until `signal` aborts. */
