@@ -21,9 +21,8 @@ function stamp(): string {
 export function runSupervisor(o: SuperviseOptions): void {
 	writeFileSync(files.supervisorPid(o.state, o.node), `${process.pid}\n`, {mode: 0o600});
 	// A bird node's process is BIRD itself, in the foreground, with the configuration up wrote (src/netns/bird.ts).
-	// The anyguard command is the one this supervisor runs under (dist/, or the source through tsx):
+	// Any other's is the anyguard command this supervisor runs under (dist/, or the source through tsx):
 	// its own entry and flags, not netns/setup.ts's selfCommand, which would load the whole stack here.
-	// A bird node's process is BIRD itself, with the configuration up wrote (src/netns/bird.ts).
 	const bird = birdCommand(o.state, o.node);
 	const command = bird ?? [process.execPath, ...process.execArgv, process.argv[1]!, 'node', o.node, '--topology', o.topology, '--state', o.state];
 	let child: ChildProcess | undefined;
