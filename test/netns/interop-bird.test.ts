@@ -45,6 +45,15 @@ function birdS(node: string): {metric: number; via: string} | undefined {
 	return route ? {metric: route.metric, via: route.via} : undefined;
 }
 
+/** The ms after `since` at which BIRD on internet held S at `metric`, polled every `stepMs` until `limitMs` after `since`; -1 if it never did. */
+async function birdMetricAt(metric: number, since: number, limitMs: number, stepMs: number): Promise<number> {
+	while (Date.now() - since < limitMs) {
+		if (birdS('internet')?.metric === metric) return Date.now() - since;
+		await sleep(stepMs);
+	}
+	return -1;
+}
+
 function dig(node: string): string {
 	const r = net!.exec(node, 'dig', '+short', '+time=1', '+tries=1', `@${S}`, 'TXT', 'whoami.anyguard');
 	return r.stdout.trim().replace(/"/g, '');
@@ -166,14 +175,7 @@ test("server-a's role process killed: BIRD's S route moves to the path to server
 		const killed = Date.now();
 		process.kill(pid, 'SIGKILL');
 		// Path to server-b from internet: boundary 1 + router-b 3 + server-b 1 + server-b's own 1.
-		let moved = -1;
-		while (Date.now() - killed < 3000) {
-			if (birdS('internet')?.metric === 6) {
-				moved = Date.now() - killed;
-				break;
-			}
-			await sleep(5);
-		}
+		const moved = await birdMetricAt(6, killed, 3000, 5);
 		t.log(`BIRD (internet): S at metric 6, the path to server-b, ${moved} ms after the kill`);
 		console.log(`    interop.bird-failover.ms (BIRD's S route on internet): ${moved}`);
 		t.true(moved >= 0 && moved < 1000, `BIRD's route moved after ${moved} ms`);
@@ -183,14 +185,7 @@ test("server-a's role process killed: BIRD's S route moves to the path to server
 		t.log(`DNS: the first query answered by server-b was sent ${dns} ms after the kill`);
 		t.true(dns >= 0 && dns < 1000, `DNS followed after ${dns} ms`);
 		// The supervisor restarts server-a: BIRD's route comes back, and so do the answers.
-		let back = -1;
-		while (Date.now() - killed < 20_000) {
-			if (birdS('internet')?.metric === 4) {
-				back = Date.now() - killed;
-				break;
-			}
-			await sleep(20);
-		}
+		const back = await birdMetricAt(4, killed, 20_000, 20);
 		t.log(`BIRD back at metric 4 (server-a) ${back} ms after the kill`);
 		t.true(back > 0, 'failback in BIRD');
 		t.truthy(await prober.waitFor('server-a', killed, 5000), 'server-a answers again');
