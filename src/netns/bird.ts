@@ -15,10 +15,12 @@ import {existsSync, readFileSync, statSync} from 'node:fs';
 import {staticRoutes} from '../config/paths.js';
 import type {Topology, TopologyNode} from '../config/topology.js';
 import {formatAddr, parseAddr, parsePrefix} from '../util/addr.js';
+import {BFD_PORT} from '../route/bfd-wire.js';
 import {prefixContains} from '../route/prefix.js';
+import {RIPNG_PORT} from '../route/ripng-wire.js';
 import {linkLocalOf} from '../assembly/links.js';
 import {BIRD, BIRDC, files, linkIfname, namespace} from './names.js';
-import {linkKind} from './links.js';
+import {isStaticNode, linkKind} from './links.js';
 import {nftCounted, nftLoad} from './conditions.js';
 
 export class BirdError extends Error {
@@ -52,7 +54,7 @@ export function birdConfig(t: Topology, node: string, state: string): string {
 	const timeout = seconds(r.timeoutMs, 4000);
 	const garbage = seconds(r.gcMs, 2000);
 	const ns = neighbours(t, node);
-	const routing = ns.filter((n) => !isStatic(t, n.peer));
+	const routing = ns.filter((n) => !isStaticNode(t, n.peer));
 	const lines = [
 		`# ${node}: written by anyguard up from ${t.file}; do not edit (up writes it again)`,
 		`log "${files.log(state, node)}" 5000000 "${files.log(state, node)}.1" all;`,
@@ -67,11 +69,11 @@ export function birdConfig(t: Topology, node: string, state: string): string {
 		'# Every route BIRD selects goes into the namespace\'s kernel table, which forwards.',
 		'protocol kernel { ipv6 { import none; export all; }; }',
 	];
-	const statics = staticRoutes(t, node, (peer) => isStatic(t, peer));
+	const statics = staticRoutes(t, node, (peer) => isStaticNode(t, peer));
 	if (statics.length > 0) {
 		lines.push('', '# What is reached through a static ("kernel") neighbour, which speaks no routing protocol.', 'protocol static {', '\tipv6;');
 		for (const s of statics) {
-			if (neighbours(t, node).find((n) => n.peer === s.peer)?.kind !== 'tun')
+			if (ns.find((n) => n.peer === s.peer)?.kind !== 'tun')
 				throw new BirdError(`${node}: static routes through ${s.peer} need a point-to-point link (BIRD 2.0 cannot name an interface with a dash after a link-local next hop); link ${node} and ${s.peer} through an anyguard node, or make ${s.peer} a bird node`);
 			lines.push(`\troute ${s.prefix} via "${linkIfname(s.peer)}" { rip_metric = ${s.dist + 1}; };`);
 		}
@@ -122,8 +124,8 @@ export const NEIGHBOUR_TABLE = 'anyguard_neighbours';
  */
 export function birdNeighbourRules(t: Topology, node: string): string {
 	const rules = neighbours(t, node)
-		.filter((n) => !isStatic(t, n.peer))
-		.map((n) => `\t\tiifname "${linkIfname(n.peer)}" udp dport { 521, 3784 } ip6 saddr != ${formatAddr(linkLocalOf(t, n.peer))} counter drop`);
+		.filter((n) => !isStaticNode(t, n.peer))
+		.map((n) => `\t\tiifname "${linkIfname(n.peer)}" udp dport { ${RIPNG_PORT}, ${BFD_PORT} } ip6 saddr != ${formatAddr(linkLocalOf(t, n.peer))} counter drop`);
 	return `table inet ${NEIGHBOUR_TABLE} {\n\tchain input {\n\t\ttype filter hook input priority 0; policy accept;\n${rules.join('\n')}\n\t}\n}\n`;
 }
 
@@ -135,10 +137,6 @@ export function applyBirdNeighbourRules(t: Topology, node: string): void {
 /** RIPng and BFD packets the neighbour rules have dropped on `node` so far. */
 export function birdNeighbourDropped(t: Topology, node: string): number {
 	return nftCounted(namespace(t, node), 'inet', NEIGHBOUR_TABLE);
-}
-
-function isStatic(t: Topology, node: string): boolean {
-	return t.nodes.find((n) => n.name === node)?.role === 'kernel';
 }
 
 /** Runs one BIRD command on `node` (birdc), as a person would type it after `birdc`. */
@@ -236,6 +234,8 @@ export interface KernelPortStatus {
 	txPackets: number;
 	rxDropped: number;
 	txDropped: number;
+	/** Dropped by a kernel-side policer on this device (src/netns/links.ts kernelPoliced); status fills it in. */
+	policed?: number;
 }
 
 /** What a kernel node is doing, for `anyguard status`: its daemon, routes, BFD sessions and devices. */
@@ -310,9 +310,9 @@ export function kernelNodeStatus(t: Topology, node: string, state: string): Kern
 	}
 }
 
-/** Whether kernel node `node` has a selected route to every one of `targets` (canonical /128s), or a covering prefix. */
-export function kernelRouteGaps(t: Topology, node: string, state: string, targets: string[]): string[] {
-	const s = kernelNodeStatus(t, node, state);
+/** Which of `targets` (canonical /128s) kernel node status `s` has no selected route to, its own address aside, nor a covering prefix. */
+export function kernelRouteGaps(t: Topology, s: KernelNodeStatus, targets: string[]): string[] {
+	const node = s.name;
 	if (!s.running) return [`not running (${s.error ?? 'no answer'})`];
 	const own = new Set([formatAddr(parseAddr(t.nodes.find((n) => n.name === node)!.address!))].map((a) => `${a}/128`));
 	const have = s.routes.filter((r) => r.selected).map((r) => r.prefix);

@@ -18,7 +18,7 @@ export class ConditionError extends Error {
  * node_modules/.bin, where @vercel/nft (a dependency of the test runner)
  * installs a command of the same name.
  */
-const NFT = ['/usr/sbin/nft', '/sbin/nft', '/usr/bin/nft'].find((p) => existsSync(p));
+export const NFT = ['/usr/sbin/nft', '/sbin/nft', '/usr/bin/nft'].find((p) => existsSync(p));
 
 function nft(ns: string, args: string[], input?: string): {status: number | null; stderr: string} {
 	if (!NFT) throw new ConditionError('random loss needs nftables: apt-get install -y nftables');
@@ -44,8 +44,7 @@ export function setLoss(ns: string, dev: string, percent: number): void {
 
 /** Packets `setLoss` has dropped on `dev` so far (0 without a rule). */
 export function lossDropped(ns: string, dev: string): number {
-	const r = spawnSync('ip', ['netns', 'exec', ns, NFT ?? 'nft', 'list', 'table', 'netdev', table(dev)], {encoding: 'utf8'});
-	return Number(/counter packets (\d+)/.exec(r.stdout ?? '')?.[1] ?? 0);
+	return nftCounted(ns, 'netdev', table(dev));
 }
 
 /** Loads nftables script `script` in namespace `ns`. Throws ConditionError. */

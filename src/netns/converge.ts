@@ -4,12 +4,14 @@
 import type {Topology} from '../config/topology.js';
 import {isKernelRole} from '../config/topology.js';
 import {shortestPaths} from '../config/paths.js';
+import type {PathInfo} from '../config/paths.js';
 import {queryStatus} from '../ops/control.js';
 import type {NodeStatus} from '../ops/status.js';
 import {prefixContains} from '../route/prefix.js';
 import {addrEquals, formatAddr, parseAddr, parsePrefix} from '../util/addr.js';
 import type {Addr} from '../util/addr.js';
 import {kernelNodeStatus, kernelRouteGaps} from './bird.js';
+import {isStaticNode} from './links.js';
 import {files, linkIfname} from './names.js';
 
 /** A network that did not converge in time: what each node still lacked. */
@@ -23,11 +25,11 @@ interface Steps {
 }
 
 /**
- * The metric RIPng settles on at `node` for a destination `owners` hold: the
- * link costs to the nearest owner, plus the origin's 1 (RFC 2080 §2.4.2).
+ * The metric RIPng settles on, at the node whose shortest `paths` these are,
+ * for a destination `owners` hold: the link costs to the nearest owner, plus
+ * the origin's 1 (RFC 2080 §2.4.2).
  */
-function settledMetric(t: Topology, node: string, owners: string[]): number | undefined {
-	const paths = shortestPaths(t, node);
+function settledMetric(paths: Map<string, PathInfo>, owners: string[]): number | undefined {
 	const dists = owners.flatMap((o) => (paths.has(o) ? [paths.get(o)!.dist] : []));
 	return dists.length === 0 ? undefined : Math.min(...dists) + 1;
 }
@@ -44,13 +46,18 @@ function settledMetric(t: Topology, node: string, owners: string[]): number | un
 export async function waitConverged(t: Topology, state: string, timeoutMs: number, progress: Steps): Promise<{routingAt: number}> {
 	let routingAt = 0;
 	// BFD runs on every link but those to a static "kernel" node, which speaks no protocol, and those the topology runs without it (`bfd: false`).
-	const isStatic = (name: string) => t.nodes.find((x) => x.name === name)?.role === 'kernel';
-	const peers = new Map(t.nodes.map((n) => [n.name, isStatic(n.name) ? [] : t.links.filter((l) => (l.a === n.name || l.b === n.name) && l.bfd).map((l) => (l.a === n.name ? l.b : l.a)).filter((p) => !isStatic(p))]));
+	const peers = new Map(t.nodes.map((n) => [n.name, isStaticNode(t, n.name) ? [] : t.links.filter((l) => (l.a === n.name || l.b === n.name) && l.bfd).map((l) => (l.a === n.name ? l.b : l.a)).filter((p) => !isStaticNode(t, p))]));
 	const targets = [
 		...t.nodes.flatMap((n) => (n.host ? [{addr: parseAddr(n.host.address), owners: [n.name]}] : [])),
 		...t.groups.map((g) => ({addr: parseAddr(g.anycast), owners: g.servers})),
 	];
-	const expected = new Map(t.nodes.map((n) => [n.name, targets.map((x) => settledMetric(t, n.name, x.owners))]));
+	// One search from each node serves all of its targets.
+	const expected = new Map(
+		t.nodes.map((n) => {
+			const paths = shortestPaths(t, n.name);
+			return [n.name, targets.map((x) => settledMetric(paths, x.owners))];
+		}),
+	);
 	const deadline = Date.now() + timeoutMs;
 	let missing: string[] = [];
 	let last = '';
@@ -59,11 +66,12 @@ export async function waitConverged(t: Topology, state: string, timeoutMs: numbe
 		const answers = await Promise.all(
 			t.nodes.map(async (n): Promise<{routes?: string; bfd?: string} | null> => {
 				if (isKernelRole(n.role)) {
-					const gaps = kernelRouteGaps(t, n.name, state, targets.map((x) => `${formatAddr(x.addr)}/128`));
+					// One reading of the node (its routes and BFD sessions, through birdc) serves both checks.
+					const k = kernelNodeStatus(t, n.name, state);
+					const gaps = kernelRouteGaps(t, k, targets.map((x) => `${formatAddr(x.addr)}/128`));
 					if (gaps.length > 0) return {routes: `${n.name}: ${gaps[0]!.startsWith('not running') ? gaps[0] : `no route to ${gaps.join(', ')}`}`};
 					if (n.role !== 'bird') return null;
-					const sessions = kernelNodeStatus(t, n.name, state).bfd;
-					const notUp = peers.get(n.name)!.filter((p) => !sessions.some((b) => b.link === linkIfname(p) && b.state === 'Up'));
+					const notUp = peers.get(n.name)!.filter((p) => !k.bfd.some((b) => b.link === linkIfname(p) && b.state === 'Up'));
 					return notUp.length > 0 ? {bfd: `${n.name}: BFD not yet Up to ${notUp.join(', ')}`} : null;
 				}
 				let s: NodeStatus;

@@ -28,11 +28,14 @@ import {spawnSync} from 'node:child_process';
 import {existsSync, readFileSync, renameSync, writeFileSync} from 'node:fs';
 import {applyAssignments, conditionsOf, formatConditions} from '../config/conditions.js';
 import type {LinkConditions} from '../config/conditions.js';
+import type {LineSettings} from '../io/emulator.js';
+import {BFD_PORT} from '../route/bfd-wire.js';
+import {RIPNG_PORT} from '../route/ripng-wire.js';
 import {isKernelRole} from '../config/topology.js';
 import type {Topology, TopologyLink} from '../config/topology.js';
 import {linkLocalOf} from '../assembly/links.js';
 import {formatAddr} from '../util/addr.js';
-import {ConditionError, setLoss} from './conditions.js';
+import {ConditionError, NFT, nftCounted, setLoss} from './conditions.js';
 import {CONTROL_PORT, UNDERLAY_OVERHEAD, files, linkIfname, namespace} from './names.js';
 
 export type LinkKind = 'udp' | 'tun' | 'veth';
@@ -48,6 +51,11 @@ function role(t: Topology, node: string) {
 
 export function isKernelNode(t: Topology, node: string): boolean {
 	return isKernelRole(role(t, node));
+}
+
+/** A static "kernel" node: it speaks no routing protocol, so no RIPng or BFD runs on its links. */
+export function isStaticNode(t: Topology, node: string): boolean {
+	return t.nodes.find((n) => n.name === node)?.role === 'kernel';
 }
 
 export function linkKind(t: Topology, l: TopologyLink): LinkKind {
@@ -99,10 +107,10 @@ export function writeLinkStates(dir: string, states: LinkStates): void {
 }
 
 /** What the anyguard end `node` of link `l` emulates in its process (src/io/emulator.ts), each direction. */
-export function processShare(t: Topology, l: TopologyLink, c: LinkConditions): {delayMs?: number; jitterMs?: number; lossPct?: number; rateBps?: number; down?: boolean} {
+export function processShare(t: Topology, l: TopologyLink, c: LinkConditions): LineSettings {
 	const kind = linkKind(t, l);
 	if (kind === 'veth') return {};
-	const out: {delayMs?: number; jitterMs?: number; lossPct?: number; rateBps?: number; down?: boolean} = {};
+	const out: LineSettings = {};
 	if (c.delayMs) out.delayMs = c.delayMs;
 	if (c.jitterMs) out.jitterMs = c.jitterMs;
 	if (kind === 'tun') {
@@ -114,7 +122,8 @@ export function processShare(t: Topology, l: TopologyLink, c: LinkConditions): {
 }
 
 const TC = ['/usr/sbin/tc', '/sbin/tc', '/usr/bin/tc'].find((p) => existsSync(p)) ?? 'tc';
-const NFT = ['/usr/sbin/nft', '/sbin/nft', '/usr/bin/nft'].find((p) => existsSync(p));
+/** The nftables table of the kernel-side policer on `dev`. */
+const policeTable = (dev: string) => `anyguard_police_${dev.replace(/[^A-Za-z0-9_]/g, '_')}`;
 
 export interface LinkProgress {
 	detail(text: string): void;
@@ -172,13 +181,21 @@ function setNetem(progress: LinkProgress, ns: string, dev: string, c: LinkCondit
 	if (c.rateBps) args.push('rate', `${c.rateBps}bit`);
 	const r = sh(progress, ns, args);
 	if (r.status !== 0) {
-		if (/unknown qdisc|no such file|not supported|invalid argument/i.test(r.stderr))
-			throw new ConditionError(
-				`delay and jitter on ${l.a}–${l.b}, a link between two kernel nodes, need tc netem, and this kernel has none (CONFIG_NET_SCH_NETEM): ` +
-					'with an anyguard node at one end the node delays what crosses the link itself; between kernel nodes only a kernel with netem can',
-			);
+		if (/unknown qdisc|no such file|not supported|invalid argument/i.test(r.stderr)) throw noNetem(`${l.a}–${l.b}`);
 		throw new ConditionError(`tc netem on ${dev} in ${ns}: ${r.stderr}`);
 	}
+}
+
+function noNetem(link: string): ConditionError {
+	return new ConditionError(
+		`delay and jitter on ${link}, a link between two kernel nodes, need tc netem, and this kernel has none (CONFIG_NET_SCH_NETEM is not set): ` +
+			'with an anyguard node at one end the node delays what crosses the link itself; between kernel nodes only a kernel with netem can',
+	);
+}
+
+/** Delay or jitter asked of `l` between two kernel nodes when this kernel has no netem: a ConditionError before anything changes; `name` is how the message names the link. */
+export function checkNetem(t: Topology, l: TopologyLink, c: LinkConditions, name = `${l.a}–${l.b}`): void {
+	if (linkKind(t, l) === 'veth' && (c.delayMs || c.jitterMs) && !netemLikely()) throw noNetem(name);
 }
 
 /** The link-local address `up` gave `node` on each of its devices (fe80::<index + 1>, as anyguard's nodes use). */
@@ -202,7 +219,7 @@ export function applyKernelConditions(t: Topology, l: TopologyLink, c: LinkCondi
 				if (c.lossPct && !NFT) throw new ConditionError('loss on a veth needs nftables: apt-get install -y nftables');
 				setLoss(d.ns, d.dev, c.lossPct ?? 0);
 			}
-			const ports = kind === 'udp' ? [CONTROL_PORT] : [521, 3784];
+			const ports = kind === 'udp' ? [CONTROL_PORT] : [RIPNG_PORT, BFD_PORT];
 			const netem = kind === 'veth' && Boolean(c.delayMs || c.jitterMs);
 			const wasNetem = kind === 'veth' && Boolean(prev?.delayMs || prev?.jitterMs);
 			const changed = prev === undefined || prev.rateBps !== c.rateBps || prev.delayMs !== c.delayMs || prev.jitterMs !== c.jitterMs || (prev.mtu ?? l.mtu) !== mtu;
@@ -237,10 +254,9 @@ export function applyKernelPolice(t: Topology, l: TopologyLink, progress: LinkPr
 	if (!NFT) throw new ConditionError('policing at a kernel node needs nftables: apt-get install -y nftables');
 	const peer = at === l.a ? l.b : l.a;
 	const dev = linkIfname(peer);
-	const table = `anyguard_police_${dev.replace(/[^A-Za-z0-9_]/g, '_')}`;
 	const script =
-		`table netdev ${table} {\n\tchain ingress {\n\t\ttype filter hook ingress device "${dev}" priority -10;\n` +
-		`\t\tmeta protocol ip6 ip6 saddr fe80::/10 udp dport { 521, 3784 } accept\n` +
+		`table netdev ${policeTable(dev)} {\n\tchain ingress {\n\t\ttype filter hook ingress device "${dev}" priority -10;\n` +
+		`\t\tmeta protocol ip6 ip6 saddr fe80::/10 udp dport { ${RIPNG_PORT}, ${BFD_PORT} } accept\n` +
 		`\t\tlimit rate over ${Math.round(l.police.perSecond)}/second burst ${l.police.burst} packets counter drop\n\t}\n}\n`;
 	must(progress, namespace(t, at), [NFT, '-f', '-'], script);
 }
@@ -250,8 +266,7 @@ export function kernelPoliced(t: Topology, l: TopologyLink): number {
 	const at = l.police?.at;
 	if (!at || !isKernelNode(t, at) || !NFT) return 0;
 	const dev = linkIfname(at === l.a ? l.b : l.a);
-	const r = spawnSync('ip', ['netns', 'exec', namespace(t, at), NFT, 'list', 'table', 'netdev', `anyguard_police_${dev.replace(/[^A-Za-z0-9_]/g, '_')}`], {encoding: 'utf8'});
-	return Number(/counter packets (\d+)/.exec(r.stdout ?? '')?.[1] ?? 0);
+	return nftCounted(namespace(t, at), 'netdev', policeTable(dev));
 }
 
 export type LinkCommand = {kind: 'set'; words: string[]} | {kind: 'down'} | {kind: 'up'} | {kind: 'show'};
@@ -274,11 +289,7 @@ export function changeLink(t: Topology, dir: string, a: string, b: string, cmd: 
 		after = applyAssignments(before, cmd.words);
 		if ((after.mtu ?? l.mtu) > l.mtu)
 			throw new LinkError(`mtu ${after.mtu} is more than the ${l.mtu} bytes ${l.a}–${l.b} was brought up with: its ports were opened for that; raise "mtu" in the topology and bring the network up again`);
-		if (linkKind(t, l) === 'veth' && (after.delayMs || after.jitterMs) && !netemLikely())
-			throw new ConditionError(
-				`delay and jitter on ${l.a}–${l.b}, a link between two kernel nodes, need tc netem, and this kernel has none (CONFIG_NET_SCH_NETEM is not set): ` +
-					'with an anyguard node at one end the node delays what crosses the link itself; between kernel nodes only a kernel with netem can',
-			);
+		checkNetem(t, l, after);
 	} else {
 		after = {...before};
 		if (cmd.kind === 'down') after.down = true;

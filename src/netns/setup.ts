@@ -13,10 +13,9 @@ import {hostMtu} from '../assembly/links.js';
 import {TopologyError, isKernelRole, keyPath, loadTopology} from '../config/topology.js';
 import type {Topology, TopologyLink, TopologyNode} from '../config/topology.js';
 import {formatAddr, parseAddr, parsePrefix} from '../util/addr.js';
-import {applyKernelConditions, applyKernelPolice, describeConditions, kernelLinkLocal, linkKey, linkKind, netemLikely, topologyConditions, tunEnds, writeLinkStates} from './links.js';
+import {applyKernelConditions, applyKernelPolice, checkNetem, describeConditions, kernelLinkLocal, linkKey, linkKind, topologyConditions, tunEnds, writeLinkStates} from './links.js';
 import {BIRD, applyBirdNeighbourRules, birdConfig, BirdError} from './bird.js';
 import {staticRoutes} from '../config/paths.js';
-import {ConditionError} from './conditions.js';
 import {ConvergeError, waitConverged} from './converge.js';
 import {HOST_LINK_IFNAME, TUN_NAME, UNDERLAY_OVERHEAD, files, hostVeth, linkIfname, namespace, networkPrefixes, stateDir, underlayAddress} from './names.js';
 
@@ -140,10 +139,11 @@ export async function up(topologyFile: string, options: UpOptions = {}): Promise
 	if (missing.length > 0)
 		throw new SetupError('missing-tool', `missing ${missing.join(', ')}: install with apt-get install -y ${[...new Set(missing.map((m) => TOOLS[m] ?? BIRD_TOOLS[m]))].join(' ')}`);
 	checkLinkConditions(t);
-	// What BIRD cannot be told stops up here, before anything is made.
+	// Each bird node's configuration; what BIRD cannot be told stops up here, before anything is made.
+	const birdConfs = new Map<string, string>();
 	for (const n of t.nodes.filter((x) => x.role === 'bird')) {
 		try {
-			birdConfig(t, n.name, stateDir(t, options.stateRoot));
+			birdConfs.set(n.name, birdConfig(t, n.name, stateDir(t, options.stateRoot)));
 		} catch (error) {
 			if (error instanceof BirdError) throw new SetupError('command-failed', error.message);
 			throw error;
@@ -236,7 +236,7 @@ export async function up(topologyFile: string, options: UpOptions = {}): Promise
 		if (birds.length > 0) {
 			progress.step(`BIRD configuration for ${birds.map((n) => n.name).join(', ')} (${state}/<node>.bird.conf)`);
 			for (const n of birds) {
-				writeBirdConfig(t, n.name, state, progress);
+				writeBirdConfig(n.name, birdConfs.get(n.name)!, state, progress);
 				progress.detail(`${n.name}: RIPng and BFD only from the topology's neighbours (nftables)`);
 				applyBirdNeighbourRules(t, n.name);
 			}
@@ -317,11 +317,7 @@ export function checkClientKeys(t: Topology): void {
 /** Conditions the kernel cannot do here stop `up` before anything is made: delay between kernel nodes needs tc netem. */
 function checkLinkConditions(t: Topology): void {
 	const conditions = topologyConditions(t);
-	for (const l of t.links) {
-		const c = conditions[linkKey(l)]!;
-		if (linkKind(t, l) === 'veth' && (c.delayMs || c.jitterMs) && !netemLikely())
-			throw new ConditionError(`links[${t.links.indexOf(l)}] (${l.a}–${l.b}): delay and jitter between two kernel nodes need tc netem, and this kernel has none (CONFIG_NET_SCH_NETEM is not set); with an anyguard node at one end the node delays what crosses the link itself`);
-	}
+	t.links.forEach((l, i) => checkNetem(t, l, conditions[linkKey(l)]!, `links[${i}] (${l.a}–${l.b})`));
 }
 
 /** A kernel node's namespace: it forwards, never does DAD, keeps its addresses across down/up; its address on lo. */
@@ -369,14 +365,7 @@ function kernelRoutes(t: Topology, progress: Progress): void {
 }
 
 /** Writes a bird node's bird.conf into the state directory and has BIRD parse it (bird -p): a mistake stops up here. */
-function writeBirdConfig(t: Topology, node: string, state: string, progress: Progress): void {
-	let text: string;
-	try {
-		text = birdConfig(t, node, state);
-	} catch (error) {
-		if (error instanceof BirdError) throw new SetupError('command-failed', error.message);
-		throw error;
-	}
+function writeBirdConfig(node: string, text: string, state: string, progress: Progress): void {
 	writeFileSync(files.birdConf(state, node), text, {mode: 0o600});
 	run(progress, [BIRD ?? 'bird', '-p', '-c', files.birdConf(state, node)]);
 }

@@ -21,12 +21,18 @@ import type {Stack} from '../assembly/stack.js';
 import type {PortTap as Tap} from '../io/types.js';
 import type {Clock} from '../util/clock.js';
 import type {Logger} from '../util/log.js';
+import {BFD_PORT} from '../route/bfd-wire.js';
+import {RIPNG_PORT} from '../route/ripng-wire.js';
+import {u16} from '../wire/bytes.js';
+import {IPV6, IPV6_HEADER_LEN, Proto} from '../wire/ipv6.js';
+import {UDP_HEADER_LEN} from '../wire/udp.js';
 
 /** Route exchange or BFD between neighbours (link-local UDP to 521 or 3784), which a line sends first. */
 function isControl(buf: Uint8Array, off: number, len: number): boolean {
-	if (len < 48 || buf[off + 6] !== 17 || buf[off + 8] !== 0xfe || (buf[off + 9]! & 0xc0) !== 0x80) return false;
-	const port = (buf[off + 42]! << 8) | buf[off + 43]!;
-	return port === 521 || port === 3784;
+	// Next Header UDP at once, and a source in fe80::/10.
+	if (len < IPV6_HEADER_LEN + UDP_HEADER_LEN || buf[off + IPV6.nextHeader] !== Proto.Udp || buf[off + IPV6.src] !== 0xfe || (buf[off + IPV6.src + 1]! & 0xc0) !== 0x80) return false;
+	const port = u16(buf, off + IPV6_HEADER_LEN + 2);
+	return port === RIPNG_PORT || port === BFD_PORT;
 }
 
 /** One direction of one link in this process: a data line and a control line sharing the wire's rate. */
@@ -73,6 +79,11 @@ export function wireLinks(o: {t: Topology; node: string; state: string; stack: S
 	const {t, node, stack, tap, clock, log, fail} = o;
 	const ports: Array<[string, PacketPort]> = [];
 	const ends: Array<{peer: string; key: string; kind: LinkKind; out: Direction; in?: Direction; link: ReturnType<typeof findLink>}> = [];
+	/** What link `id` sends: into its line while the line holds conditions, else straight out of `port`; the tap sees it. */
+	const via = (id: string, line: DelayLine, port: PacketPort) => (buf: Uint8Array, off: number, len: number) => {
+		if (tap.active) tap.record(id, 'out', buf, off, len);
+		return line.active ? line.push(buf, off, len) : port.send(buf, off, len);
+	};
 	for (const end of stack.links) {
 		const link = findLink(t, node, end.peer);
 		const kind = linkKind(t, link);
@@ -85,11 +96,7 @@ export function wireLinks(o: {t: Topology; node: string; state: string; stack: S
 			ports.push([end.id, tun]);
 			const batchOut = (buf: Uint8Array, offs: Uint32Array, lens: Uint32Array, n: number) => void tun.sendBatch(buf, offs, lens, n);
 			const out = new Direction(clock, batchOut, batchOut);
-			const send = (line: DelayLine) => (buf: Uint8Array, off: number, len: number) => {
-				if (tap.active) tap.record(end.id, 'out', buf, off, len);
-				return line.active ? line.push(buf, off, len) : tun.send(buf, off, len);
-			};
-			const attached = stack.attachLink(end.id, send(out.data), send(out.control));
+			const attached = stack.attachLink(end.id, via(end.id, out.data, tun), via(end.id, out.control, tun));
 			const receiveBatch = (buf: Uint8Array, offs: Uint32Array, lens: Uint32Array, n: number) => {
 				for (let i = 0; i < n; i++) stack.pipeline.receive(attached, buf, offs[i]!, lens[i]!);
 			};
@@ -123,11 +130,7 @@ export function wireLinks(o: {t: Topology; node: string; state: string; stack: S
 			(buf, offs, lens, n) => void udp.sendBatch(buf, offs, lens, n),
 			(buf, offs, lens, n) => void control.sendBatch(buf, offs, lens, n),
 		);
-		const via = (line: DelayLine, port: PacketPort) => (buf: Uint8Array, off: number, len: number) => {
-			if (tap.active) tap.record(end.id, 'out', buf, off, len);
-			return line.active ? line.push(buf, off, len) : port.send(buf, off, len);
-		};
-		const attached = stack.attachLink(end.id, via(out.data, udp), via(out.control, control), () => void control.drain());
+		const attached = stack.attachLink(end.id, via(end.id, out.data, udp), via(end.id, out.control, control), () => void control.drain());
 		pump(udp, attached, tap, (p, b, off, len) => stack.pipeline.receive(p, b, off, len));
 		pump(control, attached, tap, (p, b, off, len) => stack.pipeline.receiveControl(p, b, off, len));
 		ends.push({peer: end.peer, key: linkKey(link), kind, out, link});
