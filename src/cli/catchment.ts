@@ -7,6 +7,7 @@ import type {Topology} from '../config/topology.js';
 import {predictCatchment} from '../config/generate.js';
 import {namespace} from '../netns/names.js';
 import {startNode, stopNode} from '../netns/drill.js';
+import {table} from '../util/table.js';
 
 export interface CatchmentRow {
 	client: string;
@@ -102,11 +103,11 @@ export function catchmentHolds(r: CatchmentReport): boolean {
 	return r.rows.every((x) => x.matches) && (r.failed?.rows.every((x) => x.matches) ?? true);
 }
 
-function table(rows: CatchmentRow[]): string[] {
-	const head = ['client', 'answered by', 'predicted (link cost)', ''];
-	const body = rows.map((r) => [r.client, r.answered || '(no answer)', `${r.predicted.join(' or ')} (${r.cost})`, r.matches ? 'ok' : 'DIFFERS']);
-	const widths = head.map((_, i) => Math.max(head[i]!.length, ...body.map((b) => b[i]!.length)));
-	return [head, ...body].map((cols) => cols.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+function rowsTable(rows: CatchmentRow[]): string {
+	return table(
+		['client', 'answered by', 'predicted (link cost)', ''],
+		rows.map((r) => [r.client, r.answered || '(no answer)', `${r.predicted.join(' or ')} (${r.cost})`, r.matches ? 'ok' : 'DIFFERS']),
+	);
 }
 
 function sizes(rows: CatchmentRow[]): string {
@@ -116,10 +117,10 @@ function sizes(rows: CatchmentRow[]): string {
 }
 
 export function renderCatchment(r: CatchmentReport): string {
-	const out = [`catchment of ${r.anycast}: ${sizes(r.rows)}`, ...table(r.rows)];
+	const out = [`catchment of ${r.anycast}: ${sizes(r.rows)}`, rowsTable(r.rows)];
 	if (r.failed) {
 		const f = r.failed;
-		out.push('', `with ${f.server} stopped (settled in ${(f.settledMs / 1000).toFixed(1)} s): ${sizes(f.rows)}`, ...table(f.rows));
+		out.push('', `with ${f.server} stopped (settled in ${(f.settledMs / 1000).toFixed(1)} s): ${sizes(f.rows)}`, rowsTable(f.rows));
 		out.push('', f.moved.length === 0 ? 'no client moved' : `${f.moved.length} client${f.moved.length === 1 ? '' : 's'} moved: ${f.moved.map((m) => `${m.client} ${m.from} → ${m.to}`).join(', ')}`);
 	}
 	out.push('', catchmentHolds(r) ? 'every client is answered by a server its link costs predict' : 'some clients are answered by a server their link costs do not predict (marked DIFFERS)');

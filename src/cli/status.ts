@@ -7,6 +7,7 @@ import type {KernelNodeStatus} from '../netns/bird.js';
 import {describeConditions, kernelPoliced, linkKey, readLinkStates} from '../netns/links.js';
 import {files, stateDir} from '../netns/names.js';
 import {queryStatus} from '../ops/control.js';
+import {table} from '../util/table.js';
 import type {BoundStatus, NodeStatus, RouteStatus} from '../ops/status.js';
 
 export interface StatusOptions {
@@ -29,7 +30,7 @@ export async function snapshot(t: Topology, o: StatusOptions = {}): Promise<Snap
 			if (isKernelRole(n.role)) {
 				const k = kernelNodeStatus(t, n.name, dir);
 				const policed = Object.fromEntries(t.links.filter((l) => l.police?.at === n.name).map((l) => [l.a === n.name ? l.b : l.a, kernelPoliced(t, l)]));
-				for (const p of k.ports) (p as typeof p & {policed?: number}).policed = policed[p.name] ?? 0;
+				for (const p of k.ports) p.policed = policed[p.name] ?? 0;
 				return {name: n.name, role: n.role, status: null, kernel: k, links: linksOf(n.name), ...(k.running ? {} : {error: k.error ?? 'not running'})};
 			}
 			try {
@@ -39,11 +40,6 @@ export async function snapshot(t: Topology, o: StatusOptions = {}): Promise<Snap
 			}
 		}),
 	);
-}
-
-export function table(header: string[], rows: string[][]): string {
-	const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-	return [header, ...rows].map((r) => r.map((c, i) => (c ?? '').padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }
 
 function duration(ms: number): string {
@@ -83,7 +79,7 @@ export function render(snap: Snapshot, o: StatusOptions = {}): string {
 				const bfd = kernel.bfd.find((b) => b.link === `to-${p.name}`);
 				return [
 					name, p.name, p.kind, '', String(p.mtu), bfd ? `${bfd.state} (BIRD)` : kernel.role === 'bird' ? 'no session' : 'static',
-					String(p.rxPackets), String(p.txPackets), String(p.txDropped), '', '', String((p as typeof p & {policed?: number}).policed ?? 0), '', p.up ? (conditions?.[p.name] ?? '') : 'no carrier',
+					String(p.rxPackets), String(p.txPackets), String(p.txDropped), '', '', String(p.policed ?? 0), '', p.up ? (conditions?.[p.name] ?? '') : 'no carrier',
 				];
 			});
 		return (status?.ports ?? []).map((p) => {
