@@ -102,14 +102,26 @@ export interface ConditionFields {
 	mtu?: number | undefined;
 }
 
+/** Each condition key, the field it sets and the parser of its value. */
+const FIELDS: Record<ConditionKey, {field: 'delayMs' | 'jitterMs' | 'lossPct' | 'rateBps' | 'mtu'; parse: (v: string | number) => number}> = {
+	delay: {field: 'delayMs', parse: (v) => parseDuration(v)},
+	jitter: {field: 'jitterMs', parse: (v) => parseDuration(v, 'jitter')},
+	loss: {field: 'lossPct', parse: parseLoss},
+	rate: {field: 'rateBps', parse: parseRate},
+	mtu: {field: 'mtu', parse: parseMtu},
+};
+
+function isConditionKey(key: string): key is ConditionKey {
+	return (CONDITION_KEYS as readonly string[]).includes(key);
+}
+
 /** A topology link's conditions, as numbers. Throws ConditionSyntaxError. */
 export function conditionsOf(l: ConditionFields): LinkConditions {
 	const c: LinkConditions = {};
-	if (l.delay !== undefined) c.delayMs = parseDuration(l.delay);
-	if (l.jitter !== undefined) c.jitterMs = parseDuration(l.jitter, 'jitter');
-	if (l.loss !== undefined) c.lossPct = parseLoss(l.loss);
-	if (l.rate !== undefined) c.rateBps = parseRate(l.rate);
-	if (l.mtu !== undefined) c.mtu = parseMtu(l.mtu);
+	for (const key of CONDITION_KEYS) {
+		const value = l[key];
+		if (value !== undefined) c[FIELDS[key].field] = FIELDS[key].parse(value);
+	}
 	checkConditions(c);
 	return c;
 }
@@ -125,26 +137,9 @@ export function applyAssignments(base: LinkConditions, words: readonly string[])
 		const m = /^([a-z]+)=(.*)$/.exec(w);
 		if (!m) throw new ConditionSyntaxError(`${JSON.stringify(w)} is not key=value (e.g. delay=20ms loss=1%)`);
 		const [, key, value] = m as unknown as [string, string, string];
-		switch (key) {
-			case 'delay':
-				c.delayMs = parseDuration(value);
-				break;
-			case 'jitter':
-				c.jitterMs = parseDuration(value, 'jitter');
-				break;
-			case 'loss':
-				c.lossPct = parseLoss(value);
-				break;
-			case 'rate':
-				if (value === '0' || value === 'none') delete c.rateBps;
-				else c.rateBps = parseRate(value);
-				break;
-			case 'mtu':
-				c.mtu = parseMtu(value);
-				break;
-			default:
-				throw new ConditionSyntaxError(`unknown condition ${JSON.stringify(key)}: ${CONDITION_KEYS.join(', ')}`);
-		}
+		if (!isConditionKey(key)) throw new ConditionSyntaxError(`unknown condition ${JSON.stringify(key)}: ${CONDITION_KEYS.join(', ')}`);
+		if (key === 'rate' && (value === '0' || value === 'none')) delete c.rateBps;
+		else c[FIELDS[key].field] = FIELDS[key].parse(value);
 	}
 	for (const k of ['delayMs', 'jitterMs', 'lossPct'] as const) if (c[k] === 0) delete c[k];
 	checkConditions(c);
