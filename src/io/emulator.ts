@@ -78,7 +78,9 @@ export class DelayLine {
 	private readonly wire: WireState;
 	private readonly priority: boolean;
 	private readonly queueMs: number;
-	private readonly arena: Uint8Array;
+	private readonly arenaBytes: number;
+	/** Made when the first packet has to wait: most lines on a network carry no condition and never hold one. */
+	private arena: Uint8Array | undefined;
 	private readonly offs: Uint32Array;
 	private readonly lens: Uint32Array;
 	private readonly release: Float64Array;
@@ -100,7 +102,7 @@ export class DelayLine {
 		this.priority = o.priority ?? false;
 		this.queueMs = o.queueMs ?? 100;
 		const slots = o.slots ?? 8192;
-		this.arena = new Uint8Array(o.bytes ?? 16 << 20);
+		this.arenaBytes = o.bytes ?? 16 << 20;
 		this.offs = new Uint32Array(slots);
 		this.lens = new Uint32Array(slots);
 		this.release = new Float64Array(slots);
@@ -174,6 +176,7 @@ export class DelayLine {
 			this.stats.overflow++;
 			return false;
 		}
+		this.arena ??= new Uint8Array(this.arenaBytes);
 		this.arena.set(buf.subarray(off, off + len), where);
 		const slot = (this.head + this.count) % this.offs.length;
 		this.offs[slot] = where;
@@ -198,7 +201,7 @@ export class DelayLine {
 	/** Where `len` bytes go in the arena, or -1 when it is full. The live bytes run from the head's offset to writeAt, maybe wrapping. */
 	private allocate(len: number): number {
 		if (this.count === this.offs.length) return -1;
-		const cap = this.arena.length;
+		const cap = this.arenaBytes;
 		if (this.count === 0) return len <= cap ? 0 : -1;
 		const oldest = this.offs[this.head]!;
 		if (this.writeAt > oldest) {
@@ -228,7 +231,7 @@ export class DelayLine {
 		if (n > 0) {
 			this.stats.delivered += n;
 			// deliver must send (or copy) before it returns, as a receive handler does; only then are the slots free.
-			this.deliver(this.arena, this.outOffs, this.outLens, n);
+			this.deliver(this.arena!, this.outOffs, this.outLens, n);
 		}
 		this.head = (this.head + n) % this.offs.length;
 		this.count -= n;
